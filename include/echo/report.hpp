@@ -1,0 +1,27 @@
+// echo/report.hpp: the result as JSON (schema: docs/report_schema.md), as short clinical text in
+// English or Chinese, and as pictures (keyframe overlays, volume curve).
+#pragma once
+#include <string>
+
+#include "echo/cine.hpp"
+#include "echo/error.hpp"
+#include "echo/image.hpp"
+#include "echo/result.hpp"
+
+namespace echo {
+
+enum class ReportLanguage { en, zh };
+
+std::string report_json(const AnalysisResult& result, int indent = 2);
+// "LVEF approximately 52% (normal)" / "LVEF约为52%(正常)", or "image not acceptable, reason: ..." / "图像不合格,原因:...".
+std::string report_text(const AnalysisResult& result, ReportLanguage language);
+
+// The frame with the LV contour, the long axis and the discs drawn (colour, original size).
+Expected<ImageRgb8> render_keyframe_overlay(const Cine& cine, const KeyframeGeometry& keyframe, const std::string& label);
+// The LV volume (or area) over time with ED and ES marked.
+Expected<ImageRgb8> render_volume_curve(const AnalysisResult& result, int width = 800, int height = 360);
+// Writes ed.png, es.png and volume_curve.png into directory (created when missing).
+Expected<void> write_overlays(const Cine& cine, const AnalysisResult& result, const std::string& directory);
+Expected<void> write_png(const ImageRgb8& image, const std::string& path);
+
+}  // namespace echo
