@@ -1,0 +1,321 @@
+// The EchoAnalyzer: wires the stages, one plain function after another (docs/architecture.md).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "analyzer/analyzer_internal.hpp"
+#include "echo/version.hpp"
+
+namespace echo {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::fp32: return "fp32";
+    case Precision::int8: return "int8";
+    case Precision::fp16: return "fp16";
+    case Precision::auto_select: break;
+  }
+  return "auto";
+}
+
+// Calibration is good enough for volumes in mL only when it is known and trusted.
+std::string volumes_unavailable_reason(const Calibration& calibration) {
+  if (!calibration.known()) return "no physical calibration in the source: volumes withheld, EF from relative volumes";
+  if (!calibration.trusted) {
+    return "calibration not trustworthy (" + calibration.note + "): volumes withheld, EF from relative volumes";
+  }
+  return "";
+}
+
+// Beats, EF statistics and volumes from the cardiac stage into the result.
+void fill_ef(const CardiacResult& cardiac, const std::vector<double>& frame_times_ms, bool volumes_ok,
+             AnalysisResult& result) {
+  double edv_sum = 0.0, esv_sum = 0.0;
+  int used = 0;
+  for (const Beat& beat : cardiac.beats) {
+    BeatResult out;
+    out.ed_frame = beat.ed_frame;
+    out.es_frame = beat.es_frame;
+    out.ed_time_ms = frame_times_ms[beat.ed_frame];
+    out.es_time_ms = frame_times_ms[beat.es_frame];
+    out.ef_percent = beat.ef_percent;
+    out.excluded = beat.excluded;
+    out.exclusion_reason = beat.exclusion_reason;
+    if (volumes_ok) {
+      out.edv_ml = beat.edv;
+      out.esv_ml = beat.esv;
+    }
+    if (!beat.excluded) {
+      result.ef_per_beat.push_back(beat.ef_percent);
+      edv_sum += beat.edv;
+      esv_sum += beat.esv;
+      ++used;
+    }
+    result.beats.push_back(out);
+  }
+  if (used == 0) return;
+  result.ef_percent = cardiac.ef_mean;
+  result.ef_sd = cardiac.ef_sd;
+  result.ef_median = cardiac.ef_median;
+  if (volumes_ok) {
+    result.edv_ml = edv_sum / used;
+    result.esv_ml = esv_sum / used;
+  }
+}
+
+const Beat* first_used_beat(const CardiacResult& cardiac) {
+  for (const Beat& beat : cardiac.beats) {
+    if (!beat.excluded) return &beat;
+  }
+  return nullptr;
+}
+
+// ED, ES and evenly spaced frames between them, as many as the VLM reads.
+std::vector<int> vlm_keyframes(int ed_frame, int es_frame, int count) {
+  std::vector<int> frames;
+  for (int k = 0; k < count; ++k) {
+    const double t = count == 1 ? 0.0 : static_cast<double>(k) / (count - 1);
+    frames.push_back(static_cast<int>(std::lround(ed_frame + t * (es_frame - ed_frame))));
+  }
+  return frames;
+}
+
+}  // namespace
+
+// Biplane: each view is analysed on its own; the volumes of the first used beat of each view are then
+// combined by the biplane method of discs (geometry's long-axis rule), and EF follows from them.
+Expected<AnalysisResult> EchoAnalyzer::analyze_biplane(const Cine& a4c, const Cine& a2c) const {
+  auto four = analyze(a4c);
+  if (!four) return four;
+  auto two = analyze(a2c);
+  if (!two) return two;
+  AnalysisResult result = std::move(*four);
+  result.biplane = true;
+  if (!two->quality.pass) {
+    for (QualityReason reason : two->quality.reasons) {
+      reason.message_en = "A2C: " + reason.message_en;
+      reason.message_zh = "二腔心: " + reason.message_zh;
+      result.quality.reasons.push_back(std::move(reason));
+    }
+    result.quality.pass = false;
+  }
+  result.quality.score = std::min(result.quality.score, two->quality.score);
+  result.timings.total_ms += two->timings.total_ms;
+  const bool both_measured = result.ed.geometry.valid && result.es.geometry.valid && two->ed.geometry.valid &&
+                             two->es.geometry.valid;
+  if (!result.quality.pass || !both_measured) {
+    result.ef_percent.reset();
+    result.ef_sd.reset();
+    result.ef_median.reset();
+    result.edv_ml.reset();
+    result.esv_ml.reset();
+    result.ef_per_beat.clear();
+    result.classification.reset();
+    result.ef_withheld_reason = !result.quality.pass ? "the A4C or the A2C cine did not pass the quality gate"
+                                                     : "no complete beat measured in both views";
+    return result;
+  }
+  const double edv = biplane_volume_ml(result.ed.geometry, two->ed.geometry);
+  const double esv = biplane_volume_ml(result.es.geometry, two->es.geometry);
+  const double ef = edv > 0.0 ? 100.0 * (edv - esv) / edv : 0.0;
+  result.ef_percent = ef;
+  result.ef_per_beat = {ef};
+  result.ef_sd = 0.0;
+  result.ef_median = ef;
+  result.classification = classify_ef(ef, impl_->options.sex);
+  if (result.volumes_unavailable_reason.empty() && two->volumes_unavailable_reason.empty()) {
+    result.edv_ml = edv;
+    result.esv_ml = esv;
+  } else {
+    result.edv_ml.reset();
+    result.esv_ml.reset();
+    if (result.volumes_unavailable_reason.empty()) result.volumes_unavailable_reason = "A2C: " + two->volumes_unavailable_reason;
+  }
+  return result;
+}
+
+ModelInputSpec EchoAnalyzer::Impl::input_spec() const {
+  ModelInputSpec spec;
+  spec.input_size = model->manifest().input_size;
+  spec.mean = model->manifest().input_mean;
+  spec.std = model->manifest().input_std;
+  return spec;
+}
+
+EchoAnalyzer::EchoAnalyzer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EchoAnalyzer::~EchoAnalyzer() = default;
+
+Expected<std::unique_ptr<EchoAnalyzer>> EchoAnalyzer::create(const AnalyzerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  const Precision wanted = options.engine.precision == Precision::auto_select ? Precision::int8 : options.engine.precision;
+  const std::string model_path = options.model_path.empty() ? default_model_path(wanted) : options.model_path;
+  auto model = SegmentationModel::load(model_path, options.engine);
+  if (!model) return tl::unexpected(model.error());
+  impl->model = *model;
+  if (options.enable_vlm) {
+    const std::string vlm_path = options.vlm_model_path.empty() ? default_vlm_model_path() : options.vlm_model_path;
+    auto vlm = VlmModel::load(vlm_path, options.vlm);
+    if (!vlm) return tl::unexpected(vlm.error());
+    impl->vlm = *vlm;
+  }
+  return std::unique_ptr<EchoAnalyzer>(new EchoAnalyzer(std::move(impl)));
+}
+
+const AnalyzerOptions& EchoAnalyzer::options() const { return impl_->options; }
+
+ModelInfo EchoAnalyzer::model_info() const {
+  const ModelManifest& manifest = impl_->model->manifest();
+  ModelInfo info;
+  info.name = manifest.name;
+  info.version = manifest.version;
+  info.weights_sha256 = manifest.weights_sha256;
+  info.precision = precision_name(impl_->model->precision());
+  info.device = impl_->model->device() == Device::cuda ? "cuda" : "cpu";
+  return info;
+}
+
+Expected<AnalysisResult> EchoAnalyzer::analyze_file(const std::string& path) const {
+  const auto start = Clock::now();
+  auto cine = read_file(path, impl_->options.read);
+  if (!cine) return tl::unexpected(cine.error());
+  const double decode_ms = ms_since(start);
+  auto result = analyze(*cine);
+  if (result) {
+    result->timings.decode_ms = decode_ms;
+    result->timings.total_ms += decode_ms;
+  }
+  return result;
+}
+
+Expected<AnalysisResult> EchoAnalyzer::analyze_buffer(const void* data, std::size_t size) const {
+  const auto start = Clock::now();
+  auto cine = read_dicom_buffer(data, size, impl_->options.read);
+  if (!cine) return tl::unexpected(cine.error());
+  const double decode_ms = ms_since(start);
+  auto result = analyze(*cine);
+  if (result) {
+    result->timings.decode_ms = decode_ms;
+    result->timings.total_ms += decode_ms;
+  }
+  return result;
+}
+
+Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
+  const auto start = Clock::now();
+  if (cine.frame_count() <= 0 || cine.frame_times_ms.size() != static_cast<std::size_t>(cine.frame_count())) {
+    return make_error(ErrorCode::invalid_argument,
+                      "analyze: the cine has no frames or its frame times do not match its frame count");
+  }
+  const AnalyzerOptions& options = impl_->options;
+  AnalysisResult result;
+  result.sdk_version = sdk_version();
+  result.model = model_info();
+  result.frame_count = cine.frame_count();
+  result.rows = cine.rows;
+  result.cols = cine.cols;
+  result.frame_times_ms = cine.frame_times_ms;
+
+  auto stage_start = Clock::now();
+  auto pre = preprocess(cine, impl_->input_spec());
+  if (!pre) return tl::unexpected(pre.error());
+  result.timings.preprocess_ms = ms_since(stage_start);
+
+  stage_start = Clock::now();
+  auto segmentation = impl_->model->segment(pre->model_input.data(), pre->frame_count);
+  if (!segmentation) return tl::unexpected(segmentation.error());
+  result.timings.inference_ms = ms_since(stage_start);
+
+  stage_start = Clock::now();
+  const std::vector<std::string>& labels = impl_->model->manifest().view_labels;
+  const analysis::LvSeries series =
+      analysis::measure_series(*segmentation, analysis::model_pixel_spacing(*pre), static_cast<int>(labels.size()));
+  result.lv_area_mm2 = series.area_mm2;
+  result.lv_volume_ml = series.volume_ml;
+  std::tie(result.view, result.view_confidence) = analysis::dominant_view(series.view_mean, labels);
+  result.timings.geometry_ms = ms_since(stage_start);
+
+  stage_start = Clock::now();
+  const CardiacResult cardiac =
+      analyze_volume_curve(series.volume_ml, cine.frame_times_ms, cine.metadata.r_wave_times_ms, options.cardiac);
+  result.heart_rate_bpm = cardiac.heart_rate_bpm;
+  result.heart_rate_source = cardiac.period_source;
+  result.timings.cardiac_ms = ms_since(stage_start);
+
+  stage_start = Clock::now();
+  result.quality = assess_quality(cine, *pre, options.quality, analysis::lv_evidence(series, cardiac, *pre, labels));
+  result.timings.quality_ms = ms_since(stage_start);
+
+  result.volumes_unavailable_reason = volumes_unavailable_reason(cine.calibration);
+  const bool volumes_ok = result.volumes_unavailable_reason.empty();
+  if (!result.quality.pass) {
+    result.ef_withheld_reason = "the image did not pass the quality gate";
+  } else if (!cardiac.ok) {
+    result.ef_withheld_reason = cardiac.reason;
+  } else {
+    fill_ef(cardiac, cine.frame_times_ms, volumes_ok, result);
+    if (!result.ef_percent) result.ef_withheld_reason = "every beat was excluded";
+  }
+  if (result.ef_percent) result.classification = classify_ef(*result.ef_percent, options.sex);
+  if (const Beat* beat = first_used_beat(cardiac)) {
+    result.ed = {beat->ed_frame, analysis::to_original_pixels(series.geometry[beat->ed_frame], pre->mapping)};
+    result.es = {beat->es_frame, analysis::to_original_pixels(series.geometry[beat->es_frame], pre->mapping)};
+  }
+
+  if (impl_->vlm) {
+    stage_start = Clock::now();
+    const Beat* beat = first_used_beat(cardiac);
+    int ed = 0, es = pre->frame_count - 1;
+    if (beat != nullptr) {
+      ed = beat->ed_frame;
+      es = beat->es_frame;
+    } else if (!series.area_mm2.empty()) {  // no beat: the largest and smallest LV stand in for ED and ES
+      ed = static_cast<int>(std::max_element(series.area_mm2.begin(), series.area_mm2.end()) - series.area_mm2.begin());
+      es = static_cast<int>(std::min_element(series.area_mm2.begin(), series.area_mm2.end()) - series.area_mm2.begin());
+    }
+    auto answer = analysis::answer_vlm(*impl_, *pre, vlm_keyframes(ed, es, impl_->vlm->keyframe_count()));
+    if (!answer) return tl::unexpected(answer.error());
+    result.vlm = *answer;
+    result.vlm_check = cross_check(*answer, result.ef_percent, options.vlm_tolerance_points);
+    if (options.lead_with_vlm && answer->ef_percent) {
+      result.ef_percent = answer->ef_percent;
+      result.ef_source = "vlm";
+      result.classification = classify_ef(*answer->ef_percent, options.sex);
+    }
+    result.timings.vlm_ms = ms_since(stage_start);
+  }
+  result.timings.total_ms = ms_since(start);
+  return result;
+}
+
+Expected<VlmAnswer> analysis::answer_vlm(const EchoAnalyzer::Impl& impl, const Preprocessed& pre,
+                                         const std::vector<int>& frames) {
+  const VlmModel& vlm = *impl.vlm;
+  const ModelInputSpec seg_spec = impl.input_spec();
+  ModelInputSpec vlm_spec;
+  vlm_spec.input_size = vlm.input_size();
+  vlm_spec.mean = vlm.normalization_mean();
+  vlm_spec.std = vlm.normalization_std();
+  const std::size_t frame_floats = static_cast<std::size_t>(vlm_spec.input_size) * vlm_spec.input_size;
+  std::vector<float> keyframes(frame_floats * frames.size());
+  const bool same_input = vlm_spec.input_size == seg_spec.input_size && vlm_spec.mean == seg_spec.mean &&
+                          vlm_spec.std == seg_spec.std;
+  if (!same_input) {
+    return make_error(ErrorCode::model_invalid,
+                      "VLM: its input contract differs from the segmentation model's (size or normalisation)");
+  }
+  for (std::size_t k = 0; k < frames.size(); ++k) {
+    const float* source = pre.model_input.data() + frame_floats * static_cast<std::size_t>(frames[k]);
+    std::copy(source, source + frame_floats, keyframes.begin() + static_cast<std::ptrdiff_t>(frame_floats * k));
+  }
+  return vlm.answer(keyframes.data(), static_cast<int>(frames.size()), impl.options.vlm);
+}
+
+}  // namespace echo

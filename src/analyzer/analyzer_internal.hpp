@@ -1,0 +1,49 @@
+// Private pieces of the analyzer shared by the whole-cine path and the streaming Session.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "echo/analyzer.hpp"
+#include "echo/preprocess.hpp"
+
+namespace echo {
+
+struct EchoAnalyzer::Impl {
+  AnalyzerOptions options;
+  std::shared_ptr<const SegmentationModel> model;
+  std::shared_ptr<const VlmModel> vlm;  // null unless options.enable_vlm
+
+  ModelInputSpec input_spec() const;
+};
+
+namespace analysis {
+
+// LV geometry of every frame, measured on the model's masks in model pixels.
+struct LvSeries {
+  std::vector<LvGeometry> geometry;   // model-pixel coordinates
+  std::vector<double> area_mm2;       // px² (model pixels) when spacing is unknown
+  std::vector<double> volume_ml;      // method of discs; relative units when spacing is unknown
+  std::vector<float> view_mean;       // mean view probability over frames, per view label
+};
+
+// Physical size of one model pixel, or unknown spacing when the cine has no calibration.
+PixelSpacing model_pixel_spacing(const Preprocessed& pre);
+
+LvSeries measure_series(const SegmentationOutput& segmentation, const PixelSpacing& spacing, int label_count);
+
+// The same geometry with every point moved from model pixels to original pixels.
+LvGeometry to_original_pixels(const LvGeometry& model_geometry, const ModelMapping& mapping);
+
+// Evidence for the quality gate's LV-based checks (view, cut-off, foreshortening, full beat).
+LvEvidence lv_evidence(const LvSeries& series, const CardiacResult& cardiac, const Preprocessed& pre,
+                       const std::vector<std::string>& view_labels);
+
+// The label with the highest mean probability, and that probability.
+std::pair<std::string, double> dominant_view(const std::vector<float>& view_mean,
+                                             const std::vector<std::string>& labels);
+
+// The VLM's answer on the given frames of the preprocessed cine (ED first, ES last).
+Expected<VlmAnswer> answer_vlm(const EchoAnalyzer::Impl& impl, const Preprocessed& pre, const std::vector<int>& frames);
+
+}  // namespace analysis
+}  // namespace echo

@@ -1,0 +1,219 @@
+// echoa analyze: the whole analysis of one or more files (or folders), as text or JSON lines.
+#ifdef ECHO_HAVE_ANALYZER
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "echo/analyzer.hpp"
+#include "echo/report.hpp"
+
+namespace echoa {
+namespace {
+
+struct AnalyzeArgs {
+  bool json = false;
+  bool vlm = false;
+  std::string overlay_dir;
+  std::string a2c_path;
+  echo::AnalyzerOptions options;
+  echo::ReportLanguage language = echo::ReportLanguage::en;
+  std::vector<std::string> inputs;
+};
+
+void print_help() {
+  std::printf(
+      "usage: echoa analyze [options] FILE|FOLDER...\n\n"
+      "Analyses each echo cine (DICOM, AVI/MP4) and prints the LVEF report.\n\n"
+      "  --json                 one JSON report per line (schema: docs/report_schema.md)\n"
+      "  --overlay DIR          write ED/ES contour overlays and the volume curve (PNG) into DIR/<name>/\n"
+      "  --a2c FILE             apical 2-chamber cine of the same study: biplane method of discs\n"
+      "  --device auto|cpu|cuda\n"
+      "  --precision int8|fp32|fp16\n"
+      "  --threads N            inference threads (0 = all cores)\n"
+      "  --model PATH           segmentation model (.pt with its .json manifest); default: the bundled one\n"
+      "  --vlm                  also ask the vision-language model, cross-checked against the measured EF\n"
+      "  --lang en|zh           language of the text report (default en)\n"
+      "  --sex male|female      sex-specific EF ranges (ASE/EACVI 2015)\n\n"
+      "Exit status: 0 every input analysed, 1 at least one refused by the quality gate, 2 at least one error,\n"
+      "64 bad command line.\n");
+}
+
+bool parse_choice(const char* value, std::initializer_list<const char*> choices) {
+  return std::any_of(choices.begin(), choices.end(), [&](const char* c) { return std::strcmp(value, c) == 0; });
+}
+
+// Returns kExitOk when parsed, kExitUsage on a bad command line, -1 for --help.
+int parse_args(int argc, char** argv, AnalyzeArgs& args) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    const char* v = nullptr;
+    if (arg == "--help" || arg == "-h") return -1;
+    if (arg == "--json") {
+      args.json = true;
+    } else if (arg == "--vlm") {
+      args.vlm = true;
+    } else if (arg == "--overlay" && (v = value())) {
+      args.overlay_dir = v;
+    } else if (arg == "--a2c" && (v = value())) {
+      args.a2c_path = v;
+    } else if (arg == "--model" && (v = value())) {
+      args.options.model_path = v;
+    } else if (arg == "--threads" && (v = value())) {
+      args.options.engine.threads = std::atoi(v);
+    } else if (arg == "--device" && (v = value()) && parse_choice(v, {"auto", "cpu", "cuda"})) {
+      args.options.engine.device = std::strcmp(v, "cpu") == 0    ? echo::Device::cpu
+                                   : std::strcmp(v, "cuda") == 0 ? echo::Device::cuda
+                                                                 : echo::Device::auto_select;
+    } else if (arg == "--precision" && (v = value()) && parse_choice(v, {"int8", "fp32", "fp16"})) {
+      args.options.engine.precision = std::strcmp(v, "int8") == 0   ? echo::Precision::int8
+                                      : std::strcmp(v, "fp32") == 0 ? echo::Precision::fp32
+                                                                    : echo::Precision::fp16;
+    } else if (arg == "--lang" && (v = value()) && parse_choice(v, {"en", "zh"})) {
+      args.language = std::strcmp(v, "zh") == 0 ? echo::ReportLanguage::zh : echo::ReportLanguage::en;
+    } else if (arg == "--sex" && (v = value()) && parse_choice(v, {"male", "female"})) {
+      args.options.sex = std::strcmp(v, "male") == 0 ? echo::Sex::male : echo::Sex::female;
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "echoa analyze: unknown option or missing/invalid value: %s\n", arg.c_str());
+      return kExitUsage;
+    } else {
+      args.inputs.push_back(arg);
+    }
+  }
+  if (args.inputs.empty()) {
+    std::fprintf(stderr, "echoa analyze: no input file\n");
+    return kExitUsage;
+  }
+  args.options.enable_vlm = args.vlm;
+  if (args.language == echo::ReportLanguage::en) args.options.vlm.language = echo::AnswerLanguage::en;
+  return kExitOk;
+}
+
+// Folders are expanded to the files they hold (sorted, hidden files and ground-truth side files skipped).
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const std::string& input : inputs) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(input, ec)) {
+      files.push_back(input);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(input, ec)) {
+      const std::string name = entry.path().filename().string();
+      const std::string ext = entry.path().extension().string();
+      if (!entry.is_regular_file() || name.empty() || name[0] == '.') continue;
+      if (ext == ".json" || ext == ".npy" || ext == ".csv" || ext == ".png" || ext == ".txt" || ext == ".tsv" ||
+          ext == ".md") {
+        continue;
+      }
+      found.push_back(entry.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+void show_progress(std::size_t done, std::size_t total) {
+  if (total < 2 || !isatty(STDERR_FILENO)) return;
+  const int width = 30;
+  const int filled = static_cast<int>(width * done / total);
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu", std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+               done, total);
+  if (done == total) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+void print_error(const AnalyzeArgs& args, const std::string& file, const echo::Error& error) {
+  if (args.json) {
+    const nlohmann::json line = {{"file", file},
+                                 {"error", {{"code", echo::error_code_name(error.code)}, {"message", error.message}}}};
+    std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::fprintf(stderr, "%s: error (%s): %s\n", file.c_str(), echo::error_code_name(error.code), error.message.c_str());
+  }
+}
+
+void print_result(const AnalyzeArgs& args, const std::string& file, const echo::AnalysisResult& result) {
+  if (args.json) {
+    std::string json = echo::report_json(result, -1);
+    json.insert(1, "\"file\":" + nlohmann::json(file).dump() + ",");
+    std::printf("%s\n", json.c_str());
+    return;
+  }
+  std::printf("%s\n  %s\n", file.c_str(), echo::report_text(result, args.language).c_str());
+  std::printf("  view %s (%.0f%%), quality %s (score %.2f), %zu beat(s), heart rate %.0f bpm, %.0f ms\n",
+              result.view.c_str(), 100.0 * result.view_confidence, result.quality.pass ? "pass" : "fail",
+              result.quality.score, result.beats.size(), result.heart_rate_bpm, result.timings.total_ms);
+  if (!result.volumes_unavailable_reason.empty()) std::printf("  volumes: %s\n", result.volumes_unavailable_reason.c_str());
+  if (result.vlm) std::printf("  VLM: %s\n", result.vlm->text.c_str());
+}
+
+// Reads the file (and the A2C cine for biplane), analyses, reports; returns this input's exit status.
+int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, const std::string& file) {
+  auto cine = echo::read_file(file, args.options.read);
+  if (!cine) {
+    print_error(args, file, cine.error());
+    return kExitError;
+  }
+  echo::Expected<echo::AnalysisResult> result;
+  if (args.a2c_path.empty()) {
+    result = analyzer.analyze(*cine);
+  } else {
+    auto a2c = echo::read_file(args.a2c_path, args.options.read);
+    if (!a2c) {
+      print_error(args, args.a2c_path, a2c.error());
+      return kExitError;
+    }
+    result = analyzer.analyze_biplane(*cine, *a2c);
+  }
+  if (!result) {
+    print_error(args, file, result.error());
+    return kExitError;
+  }
+  print_result(args, file, *result);
+  if (!args.overlay_dir.empty()) {
+    const auto dir = std::filesystem::path(args.overlay_dir) / std::filesystem::path(file).stem();
+    if (auto written = echo::write_overlays(*cine, *result, dir.string()); !written) {
+      print_error(args, file, written.error());
+      return kExitError;
+    }
+  }
+  return result->ef_percent ? kExitOk : kExitRefused;
+}
+
+int run_analyze(int argc, char** argv) {
+  AnalyzeArgs args;
+  const int parsed = parse_args(argc, argv, args);
+  if (parsed < 0) {
+    print_help();
+    return kExitOk;
+  }
+  if (parsed != kExitOk) return parsed;
+  auto analyzer = echo::EchoAnalyzer::create(args.options);
+  if (!analyzer) {
+    std::fprintf(stderr, "echoa analyze: cannot start: %s\n", analyzer.error().message.c_str());
+    return kExitError;
+  }
+  const std::vector<std::string> files = expand_inputs(args.inputs);
+  int status = kExitOk;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    status = std::max(status, analyze_one(**analyzer, args, files[i]));
+    show_progress(i + 1, files.size());
+  }
+  return status;
+}
+
+}  // namespace
+ECHOA_COMMAND("analyze", "LVEF analysis of echo cines (quality gate, ED/ES, volumes, EF, report)", run_analyze);
+}  // namespace echoa
+#endif  // ECHO_HAVE_ANALYZER
