@@ -1,0 +1,114 @@
+// Phantoms the model never saw through the whole analysis: EF, keyframes, refusals.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+
+#include "analyzer_fixture.hpp"
+#include "echo/report.hpp"
+
+namespace {
+
+int case_count() {
+  const char* env = std::getenv("ECHO_E2E_CASES");
+  return env != nullptr ? std::max(1, std::atoi(env)) : 10;
+}
+
+// Nearest ground-truth keyframe distance, in frames.
+int nearest_distance(int frame, const std::vector<echo::SynthBeatTruth>& beats, bool ed) {
+  int best = 1 << 20;
+  for (const auto& beat : beats) best = std::min(best, std::abs(frame - (ed ? beat.ed_frame : beat.es_frame)));
+  return best;
+}
+
+}  // namespace
+
+// Issue 7: EF mean absolute error <= 3 points over EF 15-75% and HR 45-140 bpm, ED/ES within 2 frames.
+TEST(EndToEnd, PhantomEfWithinThreePointsMeanAbsoluteError) {
+  const int cases = case_count();
+  double abs_error_sum = 0.0;
+  int measured = 0;
+  for (int i = 0; i < cases; ++i) {
+    const double ef = 15.0 + 60.0 * (i + 0.5) / cases;
+    const double hr = 45.0 + 95.0 * std::fmod(i * 0.618034, 1.0);
+    const auto phantom = echo_test::phantom(ef, hr, 90000 + i);
+    auto result = echo_test::shared_analyzer().analyze(phantom.cine);
+    ASSERT_TRUE(result) << result.error().message;
+    ASSERT_TRUE(result->quality.pass) << "clean phantom " << i << " (EF " << ef << ", HR " << hr
+                                      << ") refused: " << echo::report_text(*result, echo::ReportLanguage::en);
+    ASSERT_TRUE(result->ef_percent) << "phantom " << i << ": " << result->ef_withheld_reason;
+    abs_error_sum += std::abs(*result->ef_percent - phantom.truth.ef_percent);
+    ++measured;
+    for (const auto& beat : result->beats) {
+      EXPECT_LE(nearest_distance(beat.ed_frame, phantom.truth.beats, true), 2) << "phantom " << i;
+      EXPECT_LE(nearest_distance(beat.es_frame, phantom.truth.beats, false), 2) << "phantom " << i;
+    }
+    EXPECT_EQ(result->view, "a4c");
+    ASSERT_TRUE(result->edv_ml.has_value()) << "phantom calibration is exact: volumes expected";
+  }
+  const double mae = abs_error_sum / measured;
+  RecordProperty("ef_mae_points", std::to_string(mae));
+  std::printf("EF mean absolute error over %d phantoms: %.2f points\n", measured, mae);
+  EXPECT_LE(mae, 3.0);
+}
+
+// Every artefact is refused with its own reason code.
+TEST(EndToEnd, ArtefactPhantomsAreRefusedWithTheirReason) {
+  const std::map<echo::Artifact, std::string> expected = {
+      {echo::Artifact::blur, "blurred"},          {echo::Artifact::overgain, "overgain"},
+      {echo::Artifact::undergain, "undergain"},   {echo::Artifact::lowcontrast, "low_contrast"},
+      {echo::Artifact::motion, "probe_motion"},   {echo::Artifact::partial, "no_full_beat"},
+      {echo::Artifact::doppler, "color_doppler"}, {echo::Artifact::outside, "lv_cut_off"},
+      {echo::Artifact::foreshortened, "foreshortened"},
+  };
+  std::uint64_t seed = 91000;
+  for (const auto& [artifact, code] : expected) {
+    echo::SynthParams params;
+    params.ef_percent = 55;
+    params.heart_rate_bpm = 70;
+    params.seed = seed++;
+    params.width = 480;
+    params.height = 360;
+    params.artifacts = {artifact};
+    auto phantom = echo::generate_phantom(params);
+    ASSERT_TRUE(phantom) << phantom.error().message;
+    auto result = echo_test::shared_analyzer().analyze(phantom->cine);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_FALSE(result->quality.pass) << echo::artifact_name(artifact) << " passed the gate";
+    EXPECT_FALSE(result->ef_percent.has_value()) << echo::artifact_name(artifact) << ": EF not withheld";
+    bool found = false;
+    for (const auto& reason : result->quality.reasons) found = found || (code == reason.code_name);
+    EXPECT_TRUE(found) << echo::artifact_name(artifact) << ": no '" << code << "' reason in "
+                       << echo::report_text(*result, echo::ReportLanguage::en);
+  }
+}
+
+TEST(EndToEnd, SameInputSameReport) {
+  const auto phantom = echo_test::phantom(45, 80, 92000);
+  auto first = echo_test::shared_analyzer().analyze(phantom.cine);
+  auto second = echo_test::shared_analyzer().analyze(phantom.cine);
+  ASSERT_TRUE(first && second);
+  first->timings = {};
+  second->timings = {};
+  EXPECT_EQ(echo::report_json(*first), echo::report_json(*second));
+}
+
+TEST(EndToEnd, BiplaneUsesBothViews) {
+  const auto a4c = echo_test::phantom(50, 70, 93000, echo::SynthView::a4c);
+  const auto a2c = echo_test::phantom(50, 70, 93000, echo::SynthView::a2c);
+  auto result = echo_test::shared_analyzer().analyze_biplane(a4c.cine, a2c.cine);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_TRUE(result->biplane);
+  ASSERT_TRUE(result->ef_percent) << result->ef_withheld_reason;
+  EXPECT_NEAR(*result->ef_percent, a4c.truth.ef_percent, 6.0);
+  ASSERT_TRUE(result->edv_ml);
+  EXPECT_GT(*result->edv_ml, *result->esv_ml);
+}
+
+TEST(EndToEnd, EmptyCineIsAnError) {
+  echo::Cine empty;
+  auto result = echo_test::shared_analyzer().analyze(empty);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, echo::ErrorCode::invalid_argument);
+}
