@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libtorch-dev python3-torch python3-numpy python3-pytest
+  libtorch-dev python3-torch python3-numpy python3-pytest python3-opencv
   libopencv-dev libgdcm-dev libgdcm-tools libeigen3-dev libexpected-dev
   libbenchmark-dev libgtest-dev nlohmann-json3-dev
   dcmtk ffmpeg clang-14 libclang-rt-14-dev
