@@ -1,0 +1,69 @@
+// echo/io.hpp: ingestion (DICOM, video, still images, raw scanner buffers) and the DICOM / video writers.
+// Every function returns echo::Expected; no exception leaves it. No GDCM or OpenCV type appears here.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "echo/cine.hpp"
+#include "echo/error.hpp"
+#include "echo/image.hpp"
+
+namespace echo {
+
+struct ReadOptions {
+  // Declared frames*rows*cols beyond this -> ErrorCode::too_large, refused before the pixels are allocated.
+  std::uint64_t max_total_pixels = 2'000'000'000ULL / 4;
+  // Original colour kept for up to this many frames spread evenly over the cine (-1 = all, 0 = none).
+  int max_color_frames = 8;
+  bool keep_identifiers = false;  // fill Cine::identifiers only when true
+  // Threads used to decode compressed frames (0 = all hardware threads). The result does not depend on it.
+  int decode_threads = 0;
+  // JPEG baseline only: decode the fragments with libjpeg-turbo through OpenCV (fast, luma-only for frames
+  // whose colour is not kept) instead of GDCM's own codec. Both give the same luma within +-1 grey level.
+  bool fast_jpeg = true;
+};
+
+// DICOM from a file or from memory (the buffer is only read during the call).
+Expected<Cine> read_dicom_file(const std::string& path, const ReadOptions& options = {});
+Expected<Cine> read_dicom_buffer(const void* data, std::size_t size, const ReadOptions& options = {},
+                                 const std::string& name = "<memory>");
+// AVI / MP4 (and whatever else the OpenCV back end opens) with the container's frame rate.
+Expected<Cine> read_video_file(const std::string& path, const ReadOptions& options = {});
+// PNG / JPEG / BMP / TIFF still image: a one-frame cine.
+Expected<Cine> read_image_file(const std::string& path, const ReadOptions& options = {});
+// Dispatch: DICOM by content (the "DICM" preamble, or a successful parse), else video / image by extension.
+Expected<Cine> read_file(const std::string& path, const ReadOptions& options = {});
+
+// Raw scanner buffers (borrowed for the call): converted to 8-bit luma (Rec.601 weights for colour);
+// GRAY16 is scaled by bits_stored (value >> (bits_stored - 8)). Bad dims, stride or null data ->
+// ErrorCode::invalid_argument.
+Expected<Image8> frame_to_gray8(const FrameView& frame, int bits_stored = 16);
+Expected<Cine> cine_from_frames(const FrameView* frames, int frame_count,
+                                const double* frame_times_ms /*nullable*/, double fps_if_no_times,
+                                const Calibration& calibration, const ReadOptions& options = {},
+                                int gray16_bits_stored = 16);
+
+enum class DicomCompression { none, jpeg_baseline, jpeg_lossless, jpeg_ls, jpeg2000, rle };
+
+struct DicomWriteOptions {
+  DicomCompression compression = DicomCompression::jpeg_baseline;
+  int jpeg_quality = 90;
+  bool write_color = false;  // write RGB (YBR_FULL_422 for JPEG baseline) from Cine::color when every frame has colour
+  std::string patient_name = "PHANTOM^SYNTHETIC";  // clearly synthetic, non-identifying
+  std::string patient_id = "SYNTH-0000";
+  bool big_endian = false;   // compression == none only: Explicit VR Big Endian (for tests of that syntax)
+};
+
+// Ultrasound Multi-frame Image Storage with the Sequence of Ultrasound Regions from cine.metadata.regions
+// (or one 2D tissue region covering the image, built from cine.calibration, when regions are empty and the
+// calibration is known), Frame Time (or Frame Time Vector when irregular), Heart Rate, R Wave Time Vector,
+// manufacturer and model from the metadata.
+Expected<void> write_dicom_file(const Cine& cine, const std::string& path, const DicomWriteOptions& options = {});
+// .avi (MJPG) or .mp4 (mp4v) by extension; frame rate from the frame times (25 fps when unknown).
+Expected<void> write_video_file(const Cine& cine, const std::string& path);
+
+// Name of a DICOM compression ("jpeg_baseline", ...), for logs and benchmarks.
+const char* dicom_compression_name(DicomCompression compression) noexcept;
+
+}  // namespace echo

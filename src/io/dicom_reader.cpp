@@ -1,0 +1,520 @@
+// DICOM reading through GDCM, with a libjpeg-turbo (OpenCV) fast path for JPEG baseline fragments.
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <streambuf>
+
+#include <gdcmImageReader.h>
+#include <gdcmReader.h>
+#include <gdcmSequenceOfFragments.h>
+#include <gdcmSequenceOfItems.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "io/gdcm_util.hpp"
+#include "io/io_internal.hpp"
+
+namespace echo {
+namespace {
+
+using io_detail::reading;
+
+constexpr const char* kJpegBaselineUid = "1.2.840.10008.1.2.4.50";
+
+// A read-only, seekable stream over caller memory (GDCM seeks while parsing).
+class MemoryBuffer : public std::streambuf {
+ public:
+  MemoryBuffer(const char* data, std::size_t size) {
+    char* begin = const_cast<char*>(data);  // never written through: get area only
+    setg(begin, begin, begin + size);
+  }
+
+ protected:
+  pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) override {
+    if (!(which & std::ios_base::in)) return pos_type(off_type(-1));
+    off_type base = 0;
+    if (dir == std::ios_base::cur) base = gptr() - eback();
+    if (dir == std::ios_base::end) base = egptr() - eback();
+    const off_type target = base + off;
+    if (target < 0 || target > egptr() - eback()) return pos_type(off_type(-1));
+    setg(eback(), eback() + target, egptr());
+    return pos_type(target);
+  }
+  pos_type seekpos(pos_type pos, std::ios_base::openmode which) override {
+    return seekoff(off_type(pos), std::ios_base::beg, which);
+  }
+};
+
+// Where the bytes come from: a file path or caller memory. Each open() gives a fresh stream at offset 0.
+struct Source {
+  std::string name;
+  std::string path;                 // empty for memory
+  const char* data = nullptr;
+  std::size_t size = 0;
+
+  std::unique_ptr<std::istream> open(std::unique_ptr<MemoryBuffer>& buffer) const {
+    if (!path.empty()) return std::make_unique<std::ifstream>(path, std::ios::binary);
+    buffer = std::make_unique<MemoryBuffer>(data, size);
+    return std::make_unique<std::istream>(buffer.get());
+  }
+};
+
+// Why GDCM refused the file, for a message that names the reason rather than a library dump.
+Error diagnose_read_failure(const Source& source) {
+  std::unique_ptr<MemoryBuffer> buffer;
+  auto stream = source.open(buffer);
+  gdcm::Reader reader;
+  reader.SetStream(*stream);
+  bool parsed = false;
+  try {
+    parsed = reader.Read();
+  } catch (...) {
+    parsed = false;
+  }
+  if (!parsed) {
+    return Error{ErrorCode::malformed,
+                 reading(source.name) + "not a DICOM file, or its data set is damaged (GDCM could not parse it)"};
+  }
+  if (!reader.GetFile().GetDataSet().FindDataElement(gdcm::Tag(0x7fe0, 0x0010))) {
+    return Error{ErrorCode::unsupported, reading(source.name) + "the DICOM object has no Pixel Data (7FE0,0010)"};
+  }
+  return Error{ErrorCode::malformed,
+               reading(source.name) + "the image module is missing or inconsistent (rows, columns, bits, "
+                                      "photometric interpretation or transfer syntax)"};
+}
+
+std::vector<UltrasoundRegion> read_regions(const gdcm::DataSet& ds) {
+  using namespace io_detail;
+  std::vector<UltrasoundRegion> regions;
+  const gdcm::Tag tag(0x0018, 0x6011);
+  if (!ds.FindDataElement(tag)) return regions;
+  gdcm::SmartPointer<gdcm::SequenceOfItems> sequence;
+  try {
+    sequence = ds.GetDataElement(tag).GetValueAsSQ();
+  } catch (...) {
+    return regions;
+  }
+  if (!sequence) return regions;
+  for (gdcm::SequenceOfItems::SizeType i = 1; i <= sequence->GetNumberOfItems(); ++i) {
+    const gdcm::DataSet& item = sequence->GetItem(i).GetNestedDataSet();
+    UltrasoundRegion r;
+    r.spatial_format = static_cast<int>(get_unsigned(item, 0x0018, 0x6012).value_or(0));
+    r.data_type = static_cast<int>(get_unsigned(item, 0x0018, 0x6014).value_or(0));
+    r.x0 = static_cast<int>(std::min<std::uint32_t>(get_unsigned(item, 0x0018, 0x6018).value_or(0), 1u << 30));
+    r.y0 = static_cast<int>(std::min<std::uint32_t>(get_unsigned(item, 0x0018, 0x601a).value_or(0), 1u << 30));
+    r.x1 = static_cast<int>(std::min<std::uint32_t>(get_unsigned(item, 0x0018, 0x601c).value_or(0), 1u << 30));
+    r.y1 = static_cast<int>(std::min<std::uint32_t>(get_unsigned(item, 0x0018, 0x601e).value_or(0), 1u << 30));
+    r.units_x = static_cast<int>(get_unsigned(item, 0x0018, 0x6024).value_or(0));
+    r.units_y = static_cast<int>(get_unsigned(item, 0x0018, 0x6026).value_or(0));
+    r.physical_delta_x = get_float64(item, 0x0018, 0x602c).value_or(0.0);
+    r.physical_delta_y = get_float64(item, 0x0018, 0x602e).value_or(0.0);
+    regions.push_back(r);
+  }
+  return regions;
+}
+
+void read_metadata(const gdcm::DataSet& ds, const ReadOptions& options, Cine& cine) {
+  using namespace io_detail;
+  CineMetadata& m = cine.metadata;
+  m.source_kind = "dicom";
+  m.manufacturer = get_string(ds, 0x0008, 0x0070).value_or("");
+  m.model_name = get_string(ds, 0x0008, 0x1090).value_or("");
+  m.sop_class_uid = get_string(ds, 0x0008, 0x0016).value_or("");
+  const double heart_rate = get_decimal(ds, 0x0018, 0x1088).value_or(0.0);
+  m.heart_rate_bpm = std::isfinite(heart_rate) && heart_rate > 0.0 ? heart_rate : 0.0;
+  m.r_wave_times_ms = get_float32_values(ds, 0x0018, 0x6060);
+  m.regions = read_regions(ds);
+  m.view_hint = get_string(ds, 0x0008, 0x2127).value_or("");  // View Name: the phantom generator states it
+  if (options.keep_identifiers) {
+    PatientIdentifiers ids;
+    ids.patient_name = get_string(ds, 0x0010, 0x0010).value_or("");
+    ids.patient_id = get_string(ds, 0x0010, 0x0020).value_or("");
+    ids.study_instance_uid = get_string(ds, 0x0020, 0x000d).value_or("");
+    cine.identifiers = ids;
+  }
+}
+
+void read_timing(const gdcm::DataSet& ds, Cine& cine, int frame_count) {
+  using namespace io_detail;
+  TimingAttributes a;
+  a.frame_time_vector_ms = get_decimal_values(ds, 0x0018, 0x1065);
+  a.frame_time_ms = get_decimal(ds, 0x0018, 0x1063).value_or(0.0);
+  a.cine_rate_fps = get_decimal(ds, 0x0018, 0x0040).value_or(0.0);
+  a.recommended_display_fps = get_decimal(ds, 0x0008, 0x2144).value_or(0.0);
+  Timing t = timing_from_attributes(a, frame_count);
+  cine.frame_times_ms = std::move(t.frame_times_ms);
+  cine.metadata.timing_source = std::move(t.source);
+}
+
+void read_calibration(const gdcm::DataSet& ds, Cine& cine) {
+  cine.calibration = io_detail::calibration_from_regions(cine.metadata.regions, cine.rows, cine.cols);
+  if (cine.metadata.regions.empty() && ds.FindDataElement(gdcm::Tag(0x0028, 0x0030))) {
+    // Pixel Spacing in an ultrasound or secondary-capture object is usually a placeholder (1\1): not used.
+    cine.calibration.note += "; Pixel Spacing (0028,0030) present but not used (not an ultrasound calibration)";
+  }
+}
+
+enum class Layout { mono, palette, rgb, ybr_full, ybr_partial };
+
+struct PixelLayout {
+  Layout layout = Layout::mono;
+  bool invert = false;        // MONOCHROME1
+  bool planar = false;        // colour planes stored one after the other (per frame)
+  int samples = 1;
+  int bytes_per_sample = 1;
+  int bits_stored = 8;
+  bool is_signed = false;
+};
+
+// 8-bit value of one stored sample (masked to bits_stored, signed shifted to unsigned, scaled to 8 bits).
+inline std::uint8_t sample_to_8bit(const unsigned char* p, const PixelLayout& f) {
+  if (f.bytes_per_sample == 1 && f.bits_stored == 8 && !f.is_signed) return *p;
+  std::uint32_t raw = 0;
+  for (int i = 0; i < f.bytes_per_sample; ++i) raw |= static_cast<std::uint32_t>(p[i]) << (8 * i);
+  const int bits = std::clamp(f.bits_stored, 1, 8 * f.bytes_per_sample);
+  const std::uint64_t mask = (bits >= 32) ? 0xffffffffULL : ((1ULL << bits) - 1ULL);
+  std::uint64_t value = raw & mask;
+  if (f.is_signed) value = (value + (1ULL << (bits - 1))) & mask;  // two's complement -> offset binary
+  if (bits > 8) return static_cast<std::uint8_t>(value >> (bits - 8));
+  return static_cast<std::uint8_t>(value << (8 - bits));
+}
+
+struct FrameSink {
+  Cine* cine;
+  const std::vector<int>* color_indices;
+  // Returns the slot of frame i in cine->color, or -1 when its colour is not kept.
+  int color_slot(int frame) const {
+    const auto it = std::lower_bound(color_indices->begin(), color_indices->end(), frame);
+    return (it != color_indices->end() && *it == frame) ? static_cast<int>(it - color_indices->begin()) : -1;
+  }
+};
+
+// Converts one decoded frame of GDCM's buffer (mono / RGB / YBR) into luma and, when kept, RGB.
+void convert_frame(const unsigned char* src, const PixelLayout& f, int frame, const FrameSink& sink) {
+  Cine& cine = *sink.cine;
+  const std::size_t pixels = cine.frame_bytes();
+  std::uint8_t* gray = cine.frame(frame);
+  const int slot = sink.color_slot(frame);
+  std::uint8_t* rgb = slot >= 0 ? cine.color[static_cast<std::size_t>(slot)].rgb.pixels.data() : nullptr;
+  const std::size_t step = static_cast<std::size_t>(f.bytes_per_sample);
+  if (f.samples == 1) {
+    for (std::size_t i = 0; i < pixels; ++i) {
+      const std::uint8_t v = sample_to_8bit(src + i * step, f);
+      gray[i] = f.invert ? static_cast<std::uint8_t>(255 - v) : v;
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < pixels; ++i) {
+    const unsigned char* c0 = f.planar ? src + i * step : src + 3 * i * step;
+    const std::size_t plane_step = f.planar ? pixels * step : step;
+    const int a = sample_to_8bit(c0, f), b = sample_to_8bit(c0 + plane_step, f),
+              c = sample_to_8bit(c0 + 2 * plane_step, f);
+    std::uint8_t out[3] = {static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), static_cast<std::uint8_t>(c)};
+    if (f.layout == Layout::rgb) {
+      gray[i] = io_detail::luma_from_rgb(a, b, c);
+    } else if (f.layout == Layout::ybr_full) {
+      gray[i] = static_cast<std::uint8_t>(a);
+      if (rgb) io_detail::ybr_full_to_rgb(a, b, c, out);
+    } else {  // YBR_PARTIAL: Y in [16, 235]
+      gray[i] = static_cast<std::uint8_t>(std::clamp(std::lround((a - 16) * 255.0 / 219.0), 0L, 255L));
+      if (rgb) io_detail::ybr_full_to_rgb(gray[i], static_cast<int>(std::lround(128 + (b - 128) * 255.0 / 224.0)),
+                                         static_cast<int>(std::lround(128 + (c - 128) * 255.0 / 224.0)), out);
+    }
+    if (rgb) std::memcpy(rgb + 3 * i, out, 3);
+  }
+}
+
+Expected<void> convert_palette_frame(const gdcm::LookupTable& lut, const char* src, std::size_t src_bytes, int frame,
+                                     const FrameSink& sink, const std::string& name) {
+  Cine& cine = *sink.cine;
+  const std::size_t pixels = cine.frame_bytes();
+  const int out_bytes = lut.GetBitSample() == 16 ? 2 : 1;
+  std::vector<unsigned char> rgb_buffer(pixels * 3 * static_cast<std::size_t>(out_bytes));
+  bool ok = false;
+  try {
+    ok = lut.Decode(reinterpret_cast<char*>(rgb_buffer.data()), rgb_buffer.size(), src, src_bytes);
+  } catch (...) {
+    ok = false;
+  }
+  if (!ok) return make_error(ErrorCode::malformed, reading(name) + "the palette colour lookup table cannot be applied");
+  std::uint8_t* gray = cine.frame(frame);
+  const int slot = sink.color_slot(frame);
+  std::uint8_t* rgb = slot >= 0 ? cine.color[static_cast<std::size_t>(slot)].rgb.pixels.data() : nullptr;
+  for (std::size_t i = 0; i < pixels; ++i) {
+    int c[3];
+    for (int k = 0; k < 3; ++k) {
+      const unsigned char* p = rgb_buffer.data() + (3 * i + static_cast<std::size_t>(k)) * static_cast<std::size_t>(out_bytes);
+      c[k] = out_bytes == 2 ? (p[1]) : p[0];  // 16-bit entries: the high byte (little endian in memory)
+    }
+    gray[i] = io_detail::luma_from_rgb(c[0], c[1], c[2]);
+    if (rgb) {
+      for (int k = 0; k < 3; ++k) rgb[3 * i + static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(c[k]);
+    }
+  }
+  return {};
+}
+
+Expected<PixelLayout> pixel_layout(const gdcm::Image& image, const std::string& name) {
+  PixelLayout f;
+  const gdcm::PixelFormat& pf = image.GetPixelFormat();
+  f.samples = pf.GetSamplesPerPixel();
+  const int bits_allocated = pf.GetBitsAllocated();
+  if (bits_allocated != 8 && bits_allocated != 16 && bits_allocated != 32) {
+    return make_error(ErrorCode::unsupported,
+                      reading(name) + "Bits Allocated " + std::to_string(bits_allocated) + " is not supported");
+  }
+  f.bytes_per_sample = bits_allocated / 8;
+  f.bits_stored = std::clamp(static_cast<int>(pf.GetBitsStored()), 1, bits_allocated);
+  f.is_signed = pf.GetPixelRepresentation() == 1;
+  f.planar = image.GetPlanarConfiguration() == 1;
+  using PI = gdcm::PhotometricInterpretation;
+  const PI::PIType pi = image.GetPhotometricInterpretation();
+  switch (pi) {
+    case PI::MONOCHROME1: f.layout = Layout::mono; f.invert = true; break;
+    case PI::MONOCHROME2: f.layout = Layout::mono; break;
+    case PI::PALETTE_COLOR: f.layout = Layout::palette; break;
+    case PI::RGB:
+    case PI::YBR_RCT:  // the JPEG 2000 decoder applies the inverse component transform: RGB out
+    case PI::YBR_ICT: f.layout = Layout::rgb; break;
+    case PI::YBR_FULL:
+    case PI::YBR_FULL_422: f.layout = Layout::ybr_full; break;  // GDCM upsamples 4:2:2 to full triplets
+    case PI::YBR_PARTIAL_422:
+    case PI::YBR_PARTIAL_420: f.layout = Layout::ybr_partial; break;
+    default:
+      return make_error(ErrorCode::unsupported, reading(name) + "photometric interpretation '" +
+                                                    std::string(PI::GetPIString(pi) ? PI::GetPIString(pi) : "?") +
+                                                    "' is not supported");
+  }
+  const bool colour_layout = f.layout == Layout::rgb || f.layout == Layout::ybr_full || f.layout == Layout::ybr_partial;
+  if ((colour_layout && f.samples != 3) || (!colour_layout && f.samples != 1)) {
+    return make_error(ErrorCode::malformed, reading(name) + "Samples per Pixel " + std::to_string(f.samples) +
+                                                " contradicts the photometric interpretation");
+  }
+  if (f.layout == Layout::palette && f.bytes_per_sample > 2) {
+    return make_error(ErrorCode::unsupported, reading(name) + "palette indices wider than 16 bits");
+  }
+  return f;
+}
+
+// The JPEG stream of each frame: one fragment per frame, or fragments grouped at each start-of-image marker
+// (fragmented frames without an offset table). Empty when the frames cannot be delimited.
+std::vector<std::string> jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int frame_count) {
+  std::vector<std::string> streams;
+  const auto count = fragments.GetNumberOfFragments();
+  for (gdcm::SequenceOfFragments::SizeType i = 0; i < count; ++i) {
+    const gdcm::ByteValue* bv = fragments.GetFragment(i).GetByteValue();
+    if (bv == nullptr || bv->GetPointer() == nullptr) continue;
+    const char* p = bv->GetPointer();
+    const std::size_t n = bv->GetLength();
+    const bool starts_image = n >= 2 && static_cast<unsigned char>(p[0]) == 0xFF && static_cast<unsigned char>(p[1]) == 0xD8;
+    if (static_cast<int>(count) == frame_count || starts_image || streams.empty()) {
+      streams.emplace_back(p, n);
+    } else {
+      streams.back().append(p, n);
+    }
+  }
+  if (static_cast<int>(streams.size()) != frame_count) streams.clear();
+  return streams;
+}
+
+// libjpeg-turbo through OpenCV: luma straight from the Y channel (no chroma work), colour only where kept.
+// Returns false when any frame does not decode to the declared size (the caller falls back to GDCM).
+bool decode_jpeg_baseline_fast(const gdcm::Image& image, bool invert, const ReadOptions& options, const FrameSink& sink) {
+  const gdcm::SequenceOfFragments* fragments = image.GetDataElement().GetSequenceOfFragments();
+  if (fragments == nullptr) return false;
+  Cine& cine = *sink.cine;
+  const int frames = static_cast<int>(cine.gray.size() / cine.frame_bytes());
+  const std::vector<std::string> streams = jpeg_frame_streams(*fragments, frames);
+  if (streams.empty()) return false;
+  std::atomic<bool> all_ok{true};
+  io_detail::parallel_for(frames, io_detail::worker_count(options.decode_threads, frames), [&](int i) {
+    if (!all_ok.load()) return;
+    try {
+      const std::string& s = streams[static_cast<std::size_t>(i)];
+      const cv::Mat encoded(1, static_cast<int>(s.size()), CV_8UC1, const_cast<char*>(s.data()));
+      cv::Mat gray(cine.rows, cine.cols, CV_8UC1, cine.frame(i));
+      const cv::Mat decoded = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
+      if (decoded.rows != cine.rows || decoded.cols != cine.cols || decoded.type() != CV_8UC1) {
+        all_ok = false;
+        return;
+      }
+      if (invert) {
+        cv::bitwise_not(decoded, gray);
+      } else {
+        decoded.copyTo(gray);
+      }
+      const int slot = sink.color_slot(i);
+      if (slot >= 0) {
+        const cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+        if (bgr.rows != cine.rows || bgr.cols != cine.cols) {
+          all_ok = false;
+          return;
+        }
+        cv::Mat rgb(cine.rows, cine.cols, CV_8UC3, cine.color[static_cast<std::size_t>(slot)].rgb.pixels.data());
+        cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+      }
+    } catch (...) {
+      all_ok = false;
+    }
+  });
+  return all_ok.load();
+}
+
+Expected<void> decode_with_gdcm(const gdcm::Image& image, const PixelLayout& f, const FrameSink& sink,
+                                const std::string& name) {
+  Cine& cine = *sink.cine;
+  const int frames = static_cast<int>(cine.gray.size() / cine.frame_bytes());
+  const std::size_t samples_per_frame = cine.frame_bytes() * static_cast<std::size_t>(f.samples);
+  const std::size_t frame_bytes = samples_per_frame * static_cast<std::size_t>(f.bytes_per_sample);
+  const std::size_t needed = frame_bytes * static_cast<std::size_t>(frames);
+  const unsigned long declared = image.GetBufferLength();
+  if (declared < needed) {
+    return make_error(ErrorCode::malformed, reading(name) + "the declared pixel buffer is smaller than rows x columns x frames");
+  }
+  const gdcm::ByteValue* native = image.GetDataElement().GetByteValue();
+  // Native YBR_FULL_422 stores two luma and one chroma pair per two pixels: 2 bytes per pixel, not 3.
+  const bool subsampled = image.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::YBR_FULL_422 ||
+                          image.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::YBR_PARTIAL_422;
+  const std::size_t native_needed = subsampled ? needed / 3 * 2 : needed;
+  if (native != nullptr && image.GetDataElement().GetSequenceOfFragments() == nullptr && native->GetLength() < native_needed) {
+    return make_error(ErrorCode::malformed, reading(name) + "pixel data truncated (" + std::to_string(native->GetLength()) +
+                                                " of " + std::to_string(native_needed) + " bytes)");
+  }
+  std::vector<char> buffer(declared);
+  bool ok = false;
+  try {
+    ok = image.GetBuffer(buffer.data());
+  } catch (...) {
+    ok = false;
+  }
+  if (!ok) {
+    return make_error(ErrorCode::malformed, reading(name) + "the pixel data cannot be decoded (" +
+                                                io_detail::transfer_syntax_name(cine.metadata.transfer_syntax_uid) +
+                                                " stream damaged or truncated)");
+  }
+  if (f.layout == Layout::palette) {
+    const gdcm::LookupTable& lut = image.GetLUT();
+    if (!lut.Initialized()) {
+      return make_error(ErrorCode::malformed, reading(name) + "PALETTE COLOR without a usable lookup table");
+    }
+    for (int i = 0; i < frames; ++i) {
+      auto r = convert_palette_frame(lut, buffer.data() + frame_bytes * static_cast<std::size_t>(i), frame_bytes, i, sink, name);
+      if (!r) return r;
+    }
+    return {};
+  }
+  io_detail::parallel_for(frames, io_detail::worker_count(0, frames), [&](int i) {
+    convert_frame(reinterpret_cast<const unsigned char*>(buffer.data()) + frame_bytes * static_cast<std::size_t>(i), f, i, sink);
+  });
+  return {};
+}
+
+Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, const ReadOptions& options) {
+  const std::string& name = source.name;
+  const gdcm::Image& image = reader.GetImage();
+  const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
+  const unsigned dimensions = image.GetNumberOfDimensions();
+  if (dimensions < 2 || dimensions > 3) {
+    return make_error(ErrorCode::malformed, reading(name) + "the image has " + std::to_string(dimensions) + " dimensions");
+  }
+  const std::uint64_t cols = image.GetDimension(0), rows = image.GetDimension(1);
+  const std::uint64_t frames = dimensions == 3 ? image.GetDimension(2) : 1;
+  if (cols == 0 || rows == 0 || frames == 0 || cols > 65535 || rows > 65535) {
+    return make_error(ErrorCode::malformed, reading(name) + "invalid image size " + std::to_string(cols) + "x" +
+                                                std::to_string(rows) + " x " + std::to_string(frames) + " frames");
+  }
+  if (frames * rows * cols > options.max_total_pixels) {
+    return make_error(ErrorCode::too_large, reading(name) + "declared size " + std::to_string(frames) + " frames of " +
+                                                std::to_string(cols) + "x" + std::to_string(rows) +
+                                                " exceeds the limit of " + std::to_string(options.max_total_pixels) +
+                                                " pixels (ReadOptions::max_total_pixels)");
+  }
+  auto layout = pixel_layout(image, name);
+  if (!layout) return tl::unexpected(layout.error());
+
+  Cine cine;
+  cine.rows = static_cast<int>(rows);
+  cine.cols = static_cast<int>(cols);
+  const int frame_count = static_cast<int>(frames);
+  cine.metadata.transfer_syntax_uid = image.GetTransferSyntax().GetString() ? image.GetTransferSyntax().GetString() : "";
+  cine.metadata.transfer_syntax = io_detail::transfer_syntax_name(cine.metadata.transfer_syntax_uid);
+  const char* pi_name = gdcm::PhotometricInterpretation::GetPIString(image.GetPhotometricInterpretation());
+  cine.metadata.photometric = pi_name ? pi_name : "";
+  while (!cine.metadata.photometric.empty() && cine.metadata.photometric.back() == ' ') cine.metadata.photometric.pop_back();
+  cine.metadata.bits_stored = layout->bits_stored;
+  read_metadata(ds, options, cine);
+  read_timing(ds, cine, frame_count);
+  read_calibration(ds, cine);
+
+  cine.gray.assign(cine.frame_bytes() * static_cast<std::size_t>(frame_count), 0);
+  const bool colour_source = layout->layout != Layout::mono;
+  const std::vector<int> color_indices =
+      colour_source ? io_detail::color_frame_indices(frame_count, options.max_color_frames) : std::vector<int>{};
+  for (int index : color_indices) {
+    ColorFrame cf;
+    cf.frame_index = index;
+    cf.rgb.width = cine.cols;
+    cf.rgb.height = cine.rows;
+    cf.rgb.pixels.assign(cine.frame_bytes() * 3, 0);
+    cine.color.push_back(std::move(cf));
+  }
+  const FrameSink sink{&cine, &color_indices};
+
+  const bool fast_jpeg_eligible = options.fast_jpeg && cine.metadata.transfer_syntax_uid == kJpegBaselineUid &&
+                                  layout->bytes_per_sample == 1 &&
+                                  (layout->layout == Layout::mono || layout->layout == Layout::ybr_full);
+  if (fast_jpeg_eligible && decode_jpeg_baseline_fast(image, layout->invert, options, sink)) return cine;
+  auto decoded = decode_with_gdcm(image, *layout, sink, name);
+  if (!decoded) return tl::unexpected(decoded.error());
+  return cine;
+}
+
+Expected<Cine> read_dicom(const Source& source, const ReadOptions& options) {
+  io_detail::silence_gdcm();
+  try {
+    std::unique_ptr<MemoryBuffer> buffer;
+    auto stream = source.open(buffer);
+    if (!*stream) return make_error(ErrorCode::io_failed, reading(source.name) + "cannot open the file");
+    gdcm::ImageReader reader;
+    reader.SetStream(*stream);
+    bool read_ok = false;
+    try {
+      read_ok = reader.Read();
+    } catch (...) {
+      read_ok = false;
+    }
+    if (!read_ok) return tl::unexpected(diagnose_read_failure(source));
+    return decode_image(reader, source, options);
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorCode::out_of_memory, reading(source.name) + "out of memory");
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::malformed, reading(source.name) + "DICOM decoding failed (" + e.what() + ")");
+  } catch (...) {
+    return make_error(ErrorCode::malformed, reading(source.name) + "DICOM decoding failed");
+  }
+}
+
+}  // namespace
+
+Expected<Cine> read_dicom_file(const std::string& path, const ReadOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::not_found, reading(path) + "no such file");
+  if (std::filesystem::is_directory(path, ec)) return make_error(ErrorCode::invalid_argument, reading(path) + "is a directory");
+  Source source;
+  source.name = path;
+  source.path = path;
+  return read_dicom(source, options);
+}
+
+Expected<Cine> read_dicom_buffer(const void* data, std::size_t size, const ReadOptions& options, const std::string& name) {
+  if (data == nullptr || size == 0) return make_error(ErrorCode::invalid_argument, reading(name) + "empty buffer");
+  Source source;
+  source.name = name;
+  source.data = static_cast<const char*>(data);
+  source.size = size;
+  return read_dicom(source, options);
+}
+
+}  // namespace echo

@@ -1,0 +1,146 @@
+#include "io/gdcm_util.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include <gdcmByteValue.h>
+#include <gdcmTrace.h>
+
+namespace echo::io_detail {
+namespace {
+
+const gdcm::ByteValue* byte_value(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+  const gdcm::Tag tag(group, element);
+  if (!ds.FindDataElement(tag)) return nullptr;
+  const gdcm::DataElement& de = ds.GetDataElement(tag);
+  if (de.IsEmpty()) return nullptr;
+  const gdcm::ByteValue* bv = de.GetByteValue();
+  if (bv == nullptr || bv->GetPointer() == nullptr || bv->GetLength() == 0) return nullptr;
+  return bv;
+}
+
+template <class T>
+T load_little_endian(const char* p) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  T out;
+  if constexpr (sizeof(T) == 8) {
+    std::memcpy(&out, &v, 8);
+  } else if constexpr (sizeof(T) == 4) {
+    const auto v32 = static_cast<std::uint32_t>(v);
+    std::memcpy(&out, &v32, 4);
+  } else {
+    const auto v16 = static_cast<std::uint16_t>(v);
+    std::memcpy(&out, &v16, 2);
+  }
+  return out;
+}
+
+std::string trim(std::string s) {
+  const auto is_pad = [](char c) { return c == ' ' || c == '\0' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && is_pad(s.back())) s.pop_back();
+  std::size_t start = 0;
+  while (start < s.size() && is_pad(s[start])) ++start;
+  return s.substr(start);
+}
+
+}  // namespace
+
+void silence_gdcm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    gdcm::Trace::WarningOff();
+    gdcm::Trace::ErrorOff();
+    gdcm::Trace::DebugOff();
+  });
+}
+
+std::optional<std::string> get_string(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+  const gdcm::ByteValue* bv = byte_value(ds, group, element);
+  if (bv == nullptr) return std::nullopt;
+  return trim(std::string(bv->GetPointer(), bv->GetLength()));
+}
+
+std::vector<double> get_decimal_values(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+  std::vector<double> values;
+  const auto text = get_string(ds, group, element);
+  if (!text) return values;
+  std::size_t start = 0;
+  while (start <= text->size()) {
+    const std::size_t end = std::min(text->find('\\', start), text->size());
+    const std::string item = trim(text->substr(start, end - start));
+    char* parsed_end = nullptr;
+    const double v = std::strtod(item.c_str(), &parsed_end);
+    if (item.empty() || parsed_end == item.c_str() || *parsed_end != '\0') return {};  // not a number: ignore all
+    values.push_back(v);
+    start = end + 1;
+  }
+  return values;
+}
+
+std::optional<double> get_decimal(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+  const auto values = get_decimal_values(ds, group, element);
+  if (values.empty()) return std::nullopt;
+  return values.front();
+}
+
+std::optional<std::uint32_t> get_unsigned(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+  const gdcm::ByteValue* bv = byte_value(ds, group, element);
+  if (bv == nullptr) return std::nullopt;
+  if (bv->GetLength() == 2) return load_little_endian<std::uint16_t>(bv->GetPointer());
+  if (bv->GetLength() >= 4) return load_little_endian<std::uint32_t>(bv->GetPointer());
+  return std::nullopt;
+}
+
+std::optional<std::int32_t> get_signed32(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+  const gdcm::ByteValue* bv = byte_value(ds, group, element);
+  if (bv == nullptr || bv->GetLength() < 4) return std::nullopt;
+  return load_little_endian<std::int32_t>(bv->GetPointer());
+}
+
+std::optional<double> get_float64(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+  const gdcm::ByteValue* bv = byte_value(ds, group, element);
+  if (bv == nullptr || bv->GetLength() < 8) return std::nullopt;
+  return load_little_endian<double>(bv->GetPointer());
+}
+
+std::vector<double> get_float32_values(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+  std::vector<double> values;
+  const gdcm::ByteValue* bv = byte_value(ds, group, element);
+  if (bv == nullptr) return values;
+  for (std::size_t i = 0; i + 4 <= bv->GetLength(); i += 4) {
+    values.push_back(static_cast<double>(load_little_endian<float>(bv->GetPointer() + i)));
+  }
+  return values;
+}
+
+std::string transfer_syntax_name(const std::string& uid) {
+  struct Entry {
+    const char* uid;
+    const char* name;
+  };
+  static const Entry kNames[] = {
+      {"1.2.840.10008.1.2", "Implicit VR Little Endian"},
+      {"1.2.840.10008.1.2.1", "Explicit VR Little Endian"},
+      {"1.2.840.10008.1.2.1.99", "Deflated Explicit VR Little Endian"},
+      {"1.2.840.10008.1.2.2", "Explicit VR Big Endian"},
+      {"1.2.840.10008.1.2.4.50", "JPEG Baseline"},
+      {"1.2.840.10008.1.2.4.51", "JPEG Extended"},
+      {"1.2.840.10008.1.2.4.57", "JPEG Lossless, Non-Hierarchical"},
+      {"1.2.840.10008.1.2.4.70", "JPEG Lossless, Non-Hierarchical, First-Order Prediction"},
+      {"1.2.840.10008.1.2.4.80", "JPEG-LS Lossless"},
+      {"1.2.840.10008.1.2.4.81", "JPEG-LS Lossy (Near-Lossless)"},
+      {"1.2.840.10008.1.2.4.90", "JPEG 2000 Image Compression (Lossless Only)"},
+      {"1.2.840.10008.1.2.4.91", "JPEG 2000 Image Compression"},
+      {"1.2.840.10008.1.2.5", "RLE Lossless"},
+      {"1.2.840.10008.1.2.4.100", "MPEG2 Main Profile"},
+      {"1.2.840.10008.1.2.4.102", "MPEG-4 AVC/H.264 High Profile"},
+  };
+  for (const auto& e : kNames) {
+    if (uid == e.uid) return e.name;
+  }
+  return uid;
+}
+
+}  // namespace echo::io_detail

@@ -1,0 +1,30 @@
+// read_file: DICOM by content, else video or still image by extension.
+#include <filesystem>
+#include <fstream>
+
+#include "io/io_internal.hpp"
+
+namespace echo {
+
+Expected<Cine> read_file(const std::string& path, const ReadOptions& options) {
+  using io_detail::has_extension;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::not_found, io_detail::reading(path) + "no such file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::io_failed, io_detail::reading(path) + "cannot open the file");
+  char preamble[132] = {};
+  in.read(preamble, sizeof preamble);
+  const bool dicm = in.gcount() == 132 && std::string(preamble + 128, 4) == "DICM";
+  if (dicm) return read_dicom_file(path, options);
+  if (has_extension(path, {"avi", "mp4", "m4v", "mov", "mkv", "wmv", "mpg", "mpeg"})) return read_video_file(path, options);
+  if (has_extension(path, {"png", "jpg", "jpeg", "bmp", "tif", "tiff"})) return read_image_file(path, options);
+  // No preamble: a bare DICOM data set (or nothing we know); the DICOM parser decides.
+  auto dicom = read_dicom_file(path, options);
+  if (!dicom && dicom.error().code == ErrorCode::malformed && !has_extension(path, {"dcm", "dicom", "dic"})) {
+    return make_error(ErrorCode::unsupported, io_detail::reading(path) +
+                                                  "not DICOM, and the extension names no video or image format");
+  }
+  return dicom;
+}
+
+}  // namespace echo
