@@ -41,6 +41,7 @@ struct CardiacResult {
   std::string reason;                  // why not ok (no complete beat, invalid input, ...)
   std::vector<int> invalid_frames;     // frames whose volume was not finite (bridged for detection only)
   std::vector<std::string> edit_log;   // clinician edits applied or rejected, in order, for audit
+  double outlier_ef_points = 15;       // the exclusion rule used (CardiacOptions::outlier_ef_points)
 };
 
 // Finds the beats of a volume (or area) curve and their EF. frame_times_ms: one time per frame,

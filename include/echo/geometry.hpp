@@ -38,6 +38,7 @@ struct LvGeometry {
   double volume_discs_ml = 0;        // single plane: pi/4 * sum(d_i^2) * L / n
   double volume_area_length_ml = 0;  // 0.85 * A^2 / L
   bool volumes_in_ml = false;  // false when spacing is unknown: volumes are in px^3, only ratios count
+  PixelSpacing spacing;        // the spacing it was measured with
 };
 
 // Measures the LV on a binary mask (nonzero = cavity). Never throws; an unusable mask gives valid=false
