@@ -1,0 +1,60 @@
+# The exported interface of libechoanalyzer.so (cmake -DLIBRARY= -DEXPECTED= -DHEADER= -DSONAME= -P ...):
+#  1. `nm -D --defined-only` lists exactly the names of cmake/echoanalyzer.symbols (all echo_*), no more,
+#     no fewer: no C++, LibTorch or libstdc++ symbol leaks, no C function disappears;
+#  2. every ECHO_API function declared in echo.h is in that list (the list and the header agree);
+#  3. the SONAME carries the ABI major.
+execute_process(COMMAND nm -D --defined-only ${LIBRARY} RESULT_VARIABLE rc OUTPUT_VARIABLE nm_out ERROR_VARIABLE nm_err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm -D failed on ${LIBRARY}: ${nm_err}")
+endif()
+string(REPLACE "\n" ";" lines "${nm_out}")
+set(exported "")
+foreach(line ${lines})
+  # "<address> <type> <name>[@@VERSION]"; the version node itself is an absolute (A) symbol.
+  if(line MATCHES "^[0-9a-fA-F]* *([A-Za-z]) ([^@ ]+)(@.*)?$")
+    if(CMAKE_MATCH_1 STREQUAL "A")
+      continue()
+    endif()
+    list(APPEND exported ${CMAKE_MATCH_2})
+  endif()
+endforeach()
+list(SORT exported)
+
+file(STRINGS ${EXPECTED} expected REGEX "^[^#]")
+list(SORT expected)
+
+set(problems "")
+foreach(name ${exported})
+  if(NOT name MATCHES "^echo_")
+    string(APPEND problems "  leaked (not echo_*): ${name}\n")
+  elseif(NOT name IN_LIST expected)
+    string(APPEND problems "  exported but not in the checked-in list: ${name}\n")
+  endif()
+endforeach()
+foreach(name ${expected})
+  if(NOT name IN_LIST exported)
+    string(APPEND problems "  in the checked-in list but not exported (ABI break): ${name}\n")
+  endif()
+endforeach()
+
+file(STRINGS ${HEADER} declarations REGEX "^ECHO_API ")
+foreach(declaration ${declarations})
+  if(declaration MATCHES "(echo_[a-z0-9_]+)\\(")
+    if(NOT CMAKE_MATCH_1 IN_LIST expected)
+      string(APPEND problems "  declared in echo.h but not in the checked-in list: ${CMAKE_MATCH_1}\n")
+    endif()
+  endif()
+endforeach()
+
+execute_process(COMMAND objdump -p ${LIBRARY} OUTPUT_VARIABLE objdump_out RESULT_VARIABLE rc)
+if(NOT objdump_out MATCHES "SONAME +([^\n]+)")
+  string(APPEND problems "  no SONAME\n")
+elseif(NOT CMAKE_MATCH_1 STREQUAL SONAME)
+  string(APPEND problems "  SONAME is ${CMAKE_MATCH_1}, expected ${SONAME}\n")
+endif()
+
+list(LENGTH exported count)
+if(problems)
+  message(FATAL_ERROR "exported interface of ${LIBRARY} (${count} symbols):\n${problems}")
+endif()
+message(STATUS "${count} exported symbols, all echo_*, as listed; SONAME ${SONAME}")

@@ -1,0 +1,34 @@
+# One sanitizer run of a C ABI test program (cmake -DSOURCE_DIR= -DBUILD_DIR= -DSANITIZE= -DTARGET= -DRUN_ARGS=
+# -DPHANTOM_DIR= -DSUPPRESSIONS= -DGENERATOR= -P sanitize.cmake): configures a separate build tree with
+# -DECHO_SANITIZE=<SANITIZE>, builds only <TARGET> (and what it links), and runs it. Incremental: a second
+# run rebuilds nothing that did not change.
+execute_process(
+  COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${BUILD_DIR} -G ${GENERATOR}
+          -DCMAKE_BUILD_TYPE=RelWithDebInfo -DECHO_SANITIZE=${SANITIZE} -DECHO_BUILD_BENCHMARKS=OFF
+          -DECHO_BUILD_TESTS=ON -DPython3_EXECUTABLE=/usr/bin/python3
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "configuring the ${SANITIZE} build failed:\n${out}\n${err}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${TARGET} -j 2
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "building ${TARGET} with -fsanitize=${SANITIZE} failed:\n${out}\n${err}")
+endif()
+
+# The phantoms of the normal build, where the sanitizer build's test program looks for them.
+file(GLOB phantoms ${PHANTOM_DIR}/*.dcm)
+file(COPY ${phantoms} DESTINATION ${BUILD_DIR}/tests/capi/phantoms)
+
+# TSan: LibTorch is not instrumented; its internal synchronisation (OpenMP / its thread pool) is invisible
+# to TSan, so the suppressions are limited to races whose frames lie in LibTorch or its OpenMP runtime.
+set(ENV{TSAN_OPTIONS} "suppressions=${SUPPRESSIONS} halt_on_error=1 second_deadlock_stack=1 history_size=4")
+set(ENV{ASAN_OPTIONS} "detect_leaks=1 halt_on_error=1 detect_stack_use_after_return=1 strict_string_checks=1")
+set(ENV{UBSAN_OPTIONS} "print_stacktrace=1 halt_on_error=1")
+set(ENV{OMP_NUM_THREADS} "1")
+execute_process(COMMAND ${BUILD_DIR}/tests/capi/${TARGET} ${RUN_ARGS}
+                WORKING_DIRECTORY ${BUILD_DIR} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${TARGET} failed under -fsanitize=${SANITIZE} (exit ${rc})")
+endif()
+message(STATUS "${TARGET} passed under -fsanitize=${SANITIZE}")
