@@ -232,10 +232,16 @@ void fill_statistics(CardiacResult* result) {
   result->ef_median = median_of(used);
 }
 
+bool invalid_near(const std::vector<char>& invalid, int frame) {
+  const int n = static_cast<int>(invalid.size());
+  return (frame > 0 && invalid[static_cast<std::size_t>(frame - 1)]) || (frame + 1 < n && invalid[static_cast<std::size_t>(frame + 1)]);
+}
+
 const char kTimingRule[] = "ES is ";  // the start of the ED/ES distance rule's reason
 
 // Recomputes volumes and EF of every beat from `volume`, applies the exclusion rules, and fills the
-// statistics. Rules, in order: no valid volume at a keyframe; EDV not positive; EF outside (0, 90);
+// statistics. Rules, in order: no valid volume at a keyframe, or (automatic keyframes) at a frame next
+// to one, where the true extremum may hide; EDV not positive; EF outside (0, 90);
 // ES closer than kMinEdEsSeparationOfPeriod of the period to either ED (automatic keyframes only;
 // applied when `times` is given, otherwise a verdict in `earlier` is kept); then, with 3 or more beats
 // left, an EF more than `outlier_ef_points` from their median (automatic keyframes only: a
@@ -253,6 +259,8 @@ void assess_beats(CardiacResult* result, const std::vector<double>& volume, cons
     if (invalid[static_cast<std::size_t>(beat.ed_frame)] || invalid[static_cast<std::size_t>(beat.es_frame)]) {
       exclude("no valid LV volume at the ED or ES frame");
       beat.ef_percent = 0;
+    } else if (!beat.edited && (invalid_near(invalid, beat.ed_frame) || invalid_near(invalid, beat.es_frame))) {
+      exclude("a frame next to the ED or ES frame has no valid LV volume: the true extremum may be hidden there");
     } else if (beat.edv <= 0) {
       exclude("end-diastolic volume is not positive");
     } else if (beat.ef_percent <= 0 || beat.ef_percent >= kMaxPlausibleEfPercent) {
