@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include <gdcmImage.h>
 #include <gdcmImageChangeTransferSyntax.h>
@@ -205,7 +206,9 @@ struct EncodedPixels {
 
 Expected<EncodedPixels> encode_pixels(const Cine& cine, const PixelPayload& payload, const DicomWriteOptions& o,
                                       const std::string& path) {
-  gdcm::Image image;
+  // GDCM filters hold their input by reference count: a stack Image would be deleted by the filter.
+  gdcm::SmartPointer<gdcm::Image> image_holder = new gdcm::Image;
+  gdcm::Image& image = *image_holder;
   image.SetNumberOfDimensions(3);
   image.SetDimension(0, static_cast<unsigned>(cine.cols));
   image.SetDimension(1, static_cast<unsigned>(cine.rows));
@@ -244,6 +247,11 @@ Expected<EncodedPixels> encode_pixels(const Cine& cine, const PixelPayload& payl
   const gdcm::Image& encoded = change.GetOutput();
   out.pixel_data = encoded.GetDataElement();
   out.photometric = encoded.GetPhotometricInterpretation();
+  if (o.compression == DicomCompression::jpeg_baseline && payload.colour) {
+    // libjpeg transforms RGB to YCbCr (chroma subsampled) but GDCM labels the result RGB, and then decodes
+    // it without the inverse transform. The stream is YCbCr: say so, as the standard asks for lossy colour.
+    out.photometric = gdcm::PhotometricInterpretation::YBR_FULL_422;
+  }
   out.planar_configuration = encoded.GetPlanarConfiguration();
   return out;
 }
@@ -321,10 +329,13 @@ Expected<void> write_dicom(const Cine& cine, const std::string& path, const Dico
 
   gdcm::FileMetaInformation& header = writer.GetFile().GetHeader();
   header.SetDataSetTransferSyntax(target_syntax(options));
-  writer.SetFileName(path.c_str());
-  if (!writer.Write()) {
-    return make_error(ErrorCode::io_failed, writing(path) + "cannot write the file (directory missing or not writable)");
-  }
+  // Our own stream: this GDCM build asserts (aborts) in SetFileName when the file cannot be opened.
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return make_error(ErrorCode::io_failed, writing(path) + "cannot create the file (directory missing or not writable)");
+  writer.SetStream(out);
+  if (!writer.Write()) return make_error(ErrorCode::io_failed, writing(path) + "GDCM could not write the data set");
+  out.close();
+  if (!out) return make_error(ErrorCode::io_failed, writing(path) + "write failed (disk full?)");
   return {};
 }
 
