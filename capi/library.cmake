@@ -78,3 +78,9 @@ file(RELATIVE_PATH ECHO_PC_RELATIVE_PREFIX "/root/${CMAKE_INSTALL_LIBDIR}/pkgcon
 string(REGEX REPLACE "/$" "" ECHO_PC_RELATIVE_PREFIX "${ECHO_PC_RELATIVE_PREFIX}")
 configure_file(${ECHO_SOURCE_ROOT}/cmake/echoanalyzer.pc.in ${CMAKE_CURRENT_BINARY_DIR}/echoanalyzer.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/echoanalyzer.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The Python bindings (pure Python, ctypes): <prefix>/lib/python3/dist-packages/echoanalyzer, which finds
+# <prefix>/lib/libechoanalyzer.so.N by itself.
+install(DIRECTORY ${ECHO_SOURCE_ROOT}/bindings/python/echoanalyzer
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/python3/dist-packages
+  PATTERN "__pycache__" EXCLUDE PATTERN "*.pyc" EXCLUDE)

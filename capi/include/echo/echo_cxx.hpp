@@ -118,6 +118,63 @@ class Result {
   echo_result* handle_;
 };
 
+// A completed heartbeat of a Session.
+struct BeatEvent {
+  int beat_index = 0;
+  double running_ef_mean = 0.0;
+  long long closing_frame_index = 0;
+  int ed_frame = 0, es_frame = 0;
+  double ef_percent = 0.0;
+  bool excluded = false;
+};
+
+// A live stream (one thread at a time). Beat events are polled after each push.
+class Session {
+ public:
+  Session(const echo_model* model, const echo_session_options& options) {
+    check(echo_session_create(model, &options, &handle_));
+  }
+  Session(Session&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  Session& operator=(Session&& other) noexcept {
+    std::swap(handle_, other.handle_);
+    return *this;
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() { echo_session_destroy(handle_); }
+
+  // A borrowed 8-bit grey frame of width x height pixels (row_stride_bytes 0 = packed).
+  echo_frame_result push_gray8(const std::uint8_t* pixels, int width, int height, double time_ms,
+                               std::size_t row_stride_bytes = 0) {
+    auto frame = sized<echo_frame>();
+    check(echo_frame_init(&frame, sizeof frame));
+    frame.format = ECHO_PIXEL_GRAY8;
+    frame.width = width;
+    frame.height = height;
+    frame.row_stride_bytes = row_stride_bytes;
+    frame.data = pixels;
+    auto out = sized<echo_frame_result>();
+    check(echo_session_push_frame(handle_, &frame, time_ms, &out));
+    return out;
+  }
+  // The beat events completed so far and not yet taken, oldest first.
+  std::vector<BeatEvent> take_beats() {
+    std::vector<BeatEvent> events;
+    for (;;) {
+      auto event = sized<echo_beat_event>();
+      auto beat = sized<echo_beat>();
+      const echo_status status = echo_session_poll_beat(handle_, &event, &beat);
+      if (status == ECHO_NO_RESULT) return events;
+      check(status);
+      events.push_back({event.beat_index, event.running_ef_mean, static_cast<long long>(event.closing_frame_index),
+                        beat.ed_frame, beat.es_frame, beat.ef_percent, beat.excluded != 0});
+    }
+  }
+
+ private:
+  echo_session* handle_ = nullptr;
+};
+
 class Model {
  public:
   // model_path empty: the installed reference model.
@@ -151,6 +208,7 @@ class Model {
     check(echo_analyze_buffer(handle_, data, size, &result));
     return Result(result);
   }
+  Session session(const echo_session_options& options) const { return Session(handle_, options); }
   Result analyze_frames(const echo_frames& frames) const {
     echo_result* result = nullptr;
     check(echo_analyze_frames(handle_, &frames, &result));
