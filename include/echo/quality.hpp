@@ -80,8 +80,9 @@ struct QualityOptions {
   double min_fps = 15.0;                // frames per second; below this ED/ES are missed
   double min_beats = 1.0;               // cine duration / heart period
 
-  // Probe motion: largest global displacement of the image content from the first frame, as a fraction
-  // of the sector crop side (resolution independent); also reported in mm when calibrated.
+  // Probe motion: largest global displacement of the image content between consecutive measured frames
+  // (phase correlation, 3-tap median over time), as a fraction of the sector crop side (resolution
+  // independent); also reported in mm when calibrated. Slow drift (breathing) is not probe motion.
   double max_motion_fraction = 0.04;
 
   // Colour Doppler: coloured fraction of the sector (ColorFindings) at or above this = reject.
@@ -108,7 +109,7 @@ struct FrameQualityMetrics {
   double sharpness = 0.0;          // variance of the Laplacian at metric_size
   double mean_level = 0.0;         // grey levels at metric_size inside the sector
   double noise_sigma = 0.0;        // grey levels at metric_size
-  double motion_px = 0.0;          // displacement from the first frame, metric_size pixels
+  double motion_px = 0.0;          // displacement from the previous measured frame, metric_size pixels
 };
 
 struct QualityMetrics {
@@ -122,7 +123,7 @@ struct QualityMetrics {
   double dark_fraction = 0.0;
   double p5_level = 0.0, p95_level = 0.0;
   double contrast_ratio = 0.0;                // (p95 - p5) / (p95 + p5)
-  double motion_px = 0.0;                     // largest displacement, metric_size pixels
+  double motion_px = 0.0;                     // largest frame-to-frame displacement (3-tap median), metric px
   double motion_fraction = 0.0;               // motion_px / metric_size
   double motion_mm = 0.0;                     // 0 when calibration unknown
   int frame_count = 0;

@@ -112,8 +112,9 @@ FrameStats frame_stats(const cv::Mat& frame, const cv::Mat& inside) {
   return stats;
 }
 
-// Phase correlation against the first frame at kMotionSize, inside a soft window made from the sector so
-// that its static edge does not pin the peak at zero.
+// Phase correlation between consecutive measured frames at kMotionSize, inside a soft window made from the
+// sector so that its static edge does not pin the peak at zero. Consecutive frames (not the first frame):
+// probe motion is a jump between frames, while breathing and the beating heart move slowly and locally.
 class MotionEstimator {
  public:
   explicit MotionEstimator(const cv::Mat& inside) {
@@ -125,7 +126,7 @@ class MotionEstimator {
     window_sum_ = cv::sum(window_)[0];
   }
 
-  // Displacement (metric pixels) of `frame` relative to the first frame given.
+  // Displacement (metric pixels) of `frame` relative to the previous frame given (0 for the first).
   double displacement(const cv::Mat& frame, int metric_size) {
     if (window_sum_ < 1.0) return 0.0;
     cv::Mat small;
@@ -136,12 +137,13 @@ class MotionEstimator {
     centred.copyTo(padded(cv::Rect(0, 0, kMotionSize, kMotionSize)));
     cv::Mat spectrum;
     cv::dft(padded, spectrum, cv::DFT_COMPLEX_OUTPUT);
-    if (reference_.empty()) {
-      reference_ = spectrum;
+    if (previous_.empty()) {
+      previous_ = spectrum;
       return 0.0;
     }
     cv::Mat cross;
-    cv::mulSpectrums(reference_, spectrum, cross, 0, true);
+    cv::mulSpectrums(previous_, spectrum, cross, 0, true);
+    previous_ = spectrum;
     std::vector<cv::Mat> parts;
     cv::split(cross, parts);
     cv::Mat magnitude;
@@ -175,7 +177,7 @@ class MotionEstimator {
  private:
   cv::Mat window_;
   double window_sum_ = 0.0;
-  cv::Mat reference_;
+  cv::Mat previous_;
 };
 
 // Histogram of the original pixels inside the sector on a 2-px grid of up to 8 evenly spaced frames.
@@ -244,12 +246,20 @@ QualityMetrics measure_quality(const Cine& cine, const Preprocessed& pre, const 
     frame.mean_level = stats.mean_level;
     frame.noise_sigma = stats.noise_sigma;
     frame.motion_px = motion.displacement(metric.frames[k], metric.size);
-    metrics.motion_px = std::max(metrics.motion_px, frame.motion_px);
     sharpness.push_back(stats.sharpness);
     noise.push_back(stats.noise_sigma);
     metrics.frames.push_back(frame);
   }
   metrics.frames_measured = static_cast<int>(metrics.frames.size());
+  // Largest frame-to-frame jump, after a 3-tap median over time: a single mis-locked correlation peak is
+  // an estimation error, probe motion lasts longer than one frame pair.
+  for (std::size_t k = 1; k < metrics.frames.size(); ++k) {
+    std::vector<double> window;
+    for (std::size_t j = std::max<std::size_t>(1, k - 1); j <= std::min(metrics.frames.size() - 1, k + 1); ++j) {
+      window.push_back(metrics.frames[j].motion_px);
+    }
+    metrics.motion_px = std::max(metrics.motion_px, median(window));
+  }
   metrics.sharpness = median(sharpness);
   metrics.noise_sigma = median(noise);
   const double range = metrics.p95_level - metrics.p5_level;
