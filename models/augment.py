@@ -1,0 +1,247 @@
+"""Augmentation toward what real scanners produce, and the proxies of the "other" view class.
+
+Samples live in a working square of WORK x WORK pixels (the contract crop at twice the model size). Every
+transform keeps three aligned arrays -- image (float 0..255), LV mask (0/1), sector mask (0/1) -- and the
+sample is finished by the model input contract: sector bounding box squared, pixels outside the sector = 0,
+INTER_AREA down to the model size. Every draw comes from the numpy Generator passed in (reproducible).
+"""
+import math
+from typing import Tuple
+
+import cv2
+import numpy as np
+
+from echo_data import INPUT_SIZE, VIEW_INDEX, crop_square, resize_contract, square_crop_box
+
+WORK = 2 * INPUT_SIZE
+
+
+# ----------------------------------------------------------------------------------------------
+# geometry
+# ----------------------------------------------------------------------------------------------
+
+def _warp(arrays, matrix, size, interpolations):
+    return [cv2.warpAffine(a, matrix, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            for a, interp in zip(arrays, interpolations)]
+
+
+def _sector_apex(sector: np.ndarray) -> Tuple[float, float]:
+    """Top centre of the sector's bounding box: the apex of a fan whose tip is in the image."""
+    ys, xs = np.nonzero(sector)
+    if len(xs) == 0:
+        return sector.shape[1] / 2.0, 0.0
+    return (xs.min() + xs.max()) / 2.0, float(ys.min())
+
+
+def geometric(image, lv, sector, rng):
+    # left-right flip: some vendors / sites show the A4C mirrored
+    if rng.random() < 0.5:
+        image, lv, sector = image[:, ::-1].copy(), lv[:, ::-1].copy(), sector[:, ::-1].copy()
+    # small rotation about the apex, scale, shift (probe angulation, different hearts)
+    ax, ay = _sector_apex(sector)
+    angle = rng.uniform(-12, 12)
+    scale = rng.uniform(0.85, 1.15)
+    matrix = cv2.getRotationMatrix2D((ax, ay), angle, scale)
+    matrix[:, 2] += rng.uniform(-8, 8, size=2)
+    image, lv, sector = _warp([image, lv, sector], matrix, WORK, [cv2.INTER_LINEAR, cv2.INTER_NEAREST,
+                                                                  cv2.INTER_NEAREST])
+    return image, lv, sector
+
+
+def depth_and_width(image, lv, sector, rng):
+    """Shallower or deeper imaging depth and a narrower fan: the LV takes another share of the crop."""
+    ax, ay = _sector_apex(sector)
+    ys, xs = np.mgrid[0:WORK, 0:WORK]
+    radius = np.hypot(xs - ax, ys - ay)
+    max_radius = radius[sector > 0].max() if sector.any() else WORK
+    choice = rng.random()
+    if choice < 0.3:
+        # deeper: shrink the content towards the apex and continue the fan with tissue-like speckle
+        factor = rng.uniform(0.7, 0.95)
+        matrix = cv2.getRotationMatrix2D((ax, ay), 0.0, factor)
+        image, lv, shrunk = _warp([image, lv, sector], matrix, WORK, [cv2.INTER_AREA, cv2.INTER_NEAREST,
+                                                                       cv2.INTER_NEAREST])
+        fill = speckle_texture(rng, WORK, mean=rng.uniform(20, 70))
+        outer = (sector > 0) & (shrunk == 0)
+        image = np.where(outer, fill, image)
+    elif choice < 0.55:
+        # shallower: cut the fan (never above the LV's lowest point + a margin)
+        lv_radius = radius[lv > 0].max() if lv.any() else 0.0
+        low = max(lv_radius + 6, 0.7 * max_radius)
+        if low < max_radius:
+            sector = sector * (radius <= rng.uniform(low, max_radius))
+    if rng.random() < 0.3:
+        # narrower fan
+        angle = np.arctan2(xs - ax, ys - ay)
+        half = rng.uniform(0.45, 0.75)
+        sector = sector * (np.abs(angle) <= half)
+    return image, lv, sector.astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------------------------
+# intensity
+# ----------------------------------------------------------------------------------------------
+
+def speckle_texture(rng, size, mean=50.0, grain=None):
+    grain = grain or rng.uniform(1.0, 4.0)
+    small = max(4, int(size / grain))
+    noise = rng.rayleigh(1.0, size=(small, small)).astype(np.float32)
+    noise = cv2.resize(noise, (size, size), interpolation=cv2.INTER_LINEAR)
+    return noise / noise.mean() * mean
+
+
+def intensity(image, sector, rng):
+    x = image.astype(np.float32) / 255.0
+    # multiplicative speckle of a random grain size (different transducers / frequencies)
+    if rng.random() < 0.7:
+        grain = rng.uniform(1.0, 5.0)
+        small = max(8, int(WORK / grain))
+        speckle = rng.rayleigh(1.0, size=(small, small)).astype(np.float32)
+        speckle = cv2.resize(speckle, (WORK, WORK), interpolation=cv2.INTER_LINEAR) / 1.2533
+        strength = rng.uniform(0.1, 0.6)
+        x = x * ((1 - strength) + strength * speckle)
+    # blur (poor focus, smoothing filters)
+    if rng.random() < 0.4:
+        sigma = rng.uniform(0.5, 2.5)
+        x = cv2.GaussianBlur(x, (0, 0), sigma)
+    # depth-dependent attenuation / time-gain compensation mismatch
+    if rng.random() < 0.4:
+        ramp = np.linspace(rng.uniform(0.7, 1.3), rng.uniform(0.5, 1.4), WORK, dtype=np.float32)[:, None]
+        x = x * ramp
+    # gain, gamma / contrast curve, haze (clutter in the cavity)
+    x = x * rng.uniform(0.5, 1.8)
+    x = np.clip(x, 0, 1) ** rng.uniform(0.5, 1.8)
+    if rng.random() < 0.3:
+        k = rng.uniform(4, 10)
+        x = 1 / (1 + np.exp(-k * (x - rng.uniform(0.3, 0.6))))
+        x = (x - x.min()) / max(1e-6, x.max() - x.min())
+    if rng.random() < 0.4:
+        haze = rng.uniform(0.02, 0.2)
+        x = haze + (1 - haze) * x
+    # electronic noise
+    if rng.random() < 0.5:
+        x = x + rng.normal(0, rng.uniform(0.01, 0.06), size=x.shape).astype(np.float32)
+    x = np.clip(x, 0, 1) * 255.0
+    # quantisation to 8 bits as a scanner stores it, sometimes JPEG-like block loss
+    x = np.round(x)
+    if rng.random() < 0.2:
+        quality = int(rng.uniform(30, 90))
+        ok, encoded = cv2.imencode(".jpg", x.astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            x = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE).astype(np.float32)
+    return x
+
+
+def overlays(image, sector, rng):
+    """Burned-in marks that reach into the sector: focus markers, depth ticks, ECG trace, text, calipers."""
+    image = image.copy()
+    for _ in range(rng.integers(0, 4)):
+        kind = rng.random()
+        value = float(rng.uniform(150, 255))
+        if kind < 0.35:  # text-like block
+            x, y = int(rng.uniform(0, WORK - 30)), int(rng.uniform(0, WORK - 10))
+            cv2.putText(image, str(int(rng.uniform(0, 999))), (x, y + 8), cv2.FONT_HERSHEY_SIMPLEX,
+                        rng.uniform(0.25, 0.45), value, 1)
+        elif kind < 0.6:  # ECG-like trace across the lower part
+            y0 = rng.uniform(0.7, 0.95) * WORK
+            xs = np.arange(0, WORK, 2)
+            ys = y0 + 6 * np.sin(xs / rng.uniform(5, 15)) * (rng.random(len(xs)) > 0.8)
+            points = np.stack([xs, ys], axis=1).astype(np.int32)
+            cv2.polylines(image, [points], False, value, 1)
+        elif kind < 0.8:  # caliper crosses / focus marker
+            x, y = int(rng.uniform(10, WORK - 10)), int(rng.uniform(10, WORK - 10))
+            cv2.drawMarker(image, (x, y), value, cv2.MARKER_CROSS, int(rng.uniform(4, 10)), 1)
+        else:  # depth ticks on the fan edge
+            x = int(rng.uniform(0, WORK))
+            for y in range(0, WORK, int(rng.uniform(10, 25))):
+                cv2.line(image, (x, y), (x + 3, y), value, 1)
+    return image
+
+
+# ----------------------------------------------------------------------------------------------
+# "other" view proxies (the phantom has only A4C / A2C)
+# ----------------------------------------------------------------------------------------------
+
+def other_from_apical(image, lv, sector, rng):
+    """Parasternal-like orientation: the apical content rotated by about 90 degrees or flipped upside down,
+    inside the same fan. The LV mask follows the content (it is still the LV)."""
+    ax, ay = _sector_apex(sector)
+    centre = (WORK / 2.0, WORK / 2.0 + 0.1 * WORK)
+    choice = rng.random()
+    if choice < 0.7:
+        angle = rng.choice([-1, 1]) * rng.uniform(65, 115)
+    else:
+        angle = 180 + rng.uniform(-20, 20)
+    matrix = cv2.getRotationMatrix2D(centre, angle, rng.uniform(0.9, 1.3))
+    image, lv = _warp([image, lv], matrix, WORK, [cv2.INTER_LINEAR, cv2.INTER_NEAREST])
+    fill = speckle_texture(rng, WORK, mean=rng.uniform(20, 60))
+    rotated_support = _warp([np.ones((WORK, WORK), np.uint8)], matrix, WORK, [cv2.INTER_NEAREST])[0]
+    image = np.where(rotated_support > 0, image, fill)
+    return image, lv * (sector > 0), sector
+
+
+def short_axis_like(sector, rng):
+    """A round cavity ringed by brighter myocardium in a fan (short-axis-like): cavity labelled LV."""
+    ax, ay = _sector_apex(sector)
+    image = speckle_texture(rng, WORK, mean=rng.uniform(25, 60))
+    cx = ax + rng.uniform(-0.1, 0.1) * WORK
+    cy = ay + rng.uniform(0.35, 0.6) * WORK
+    r = rng.uniform(0.08, 0.18) * WORK
+    ys, xs = np.mgrid[0:WORK, 0:WORK]
+    d = np.hypot((xs - cx) / rng.uniform(0.85, 1.15), ys - cy)
+    wall = (d >= r) & (d < r * rng.uniform(1.3, 1.7))
+    image = np.where(wall, image * rng.uniform(2.0, 3.5), image)
+    cavity = d < r
+    image = np.where(cavity, image * rng.uniform(0.05, 0.3), image)
+    if rng.random() < 0.5:  # right ventricle crescent
+        rv = (np.hypot(xs - (cx - 1.6 * r), ys - cy) < 1.2 * r) & ~wall & ~cavity
+        image = np.where(rv, image * 0.2, image)
+    return np.clip(image, 0, 255), cavity.astype(np.uint8), sector
+
+
+def no_lv(sector, rng):
+    """A fan of tissue texture with bright and dark structures but no LV cavity (e.g. the probe off the heart,
+    liver or lung windows)."""
+    image = speckle_texture(rng, WORK, mean=rng.uniform(20, 90))
+    for _ in range(rng.integers(0, 5)):
+        centre = (int(rng.uniform(0, WORK)), int(rng.uniform(0, WORK)))
+        axes = (int(rng.uniform(5, 40)), int(rng.uniform(3, 20)))
+        cv2.ellipse(image, centre, axes, rng.uniform(0, 180), 0, 360, float(rng.uniform(0, 200)), -1)
+    return cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 2.0)), np.zeros((WORK, WORK), np.uint8), sector
+
+
+# ----------------------------------------------------------------------------------------------
+# the contract finish and the full pipeline
+# ----------------------------------------------------------------------------------------------
+
+def finish(image, lv, sector, size=INPUT_SIZE):
+    """Contract crop of the (augmented) sector and resize to the model size: (input float, target 0/1)."""
+    box = square_crop_box(sector)
+    inside = image * (sector > 0)
+    x = resize_contract(crop_square(inside.astype(np.float32), *box), size)
+    y = resize_contract(crop_square((lv > 0).astype(np.float32), *box), size) >= 0.5
+    return x / 255.0, y.astype(np.float32)
+
+
+def make_sample(image, lv, sector, view_index, rng, other_fraction=0.25, augment=True):
+    """One training sample from a stored working-size crop: (input 1xSxS, target 1xSxS, view index)."""
+    image = image.astype(np.float32)
+    lv = (lv > 0).astype(np.uint8)
+    sector = (sector > 0).astype(np.uint8)
+    if augment and rng.random() < other_fraction:
+        choice = rng.random()
+        if choice < 0.5:
+            image, lv, sector = other_from_apical(image, lv, sector, rng)
+        elif choice < 0.8:
+            image, lv, sector = short_axis_like(sector, rng)
+        else:
+            image, lv, sector = no_lv(sector, rng)
+        view_index = VIEW_INDEX["other"]
+    if augment:
+        image, lv, sector = geometric(image, lv, sector, rng)
+        image, lv, sector = depth_and_width(image, lv, sector, rng)
+        image = intensity(image, sector, rng)
+        if rng.random() < 0.4:
+            image = overlays(image, sector, rng)
+    x, y = finish(image, lv, sector)
+    return x[None].astype(np.float32), y[None].astype(np.float32), int(view_index)

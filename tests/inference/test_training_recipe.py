@@ -1,0 +1,149 @@
+"""The training recipe (models/*.py) on tiny fake layouts built here: contract crop, dataset readers,
+reproducible training, export with manifests, LoRA merge."""
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
+sys.path.insert(0, HERE)
+import echo_data  # noqa: E402
+import fake_layouts  # noqa: E402
+import finetune_lv  # noqa: E402
+import train_lv  # noqa: E402
+from export_lv import export  # noqa: E402
+from lv_model import LvViewNet  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def test_square_crop_extends_the_shorter_side_symmetrically():
+    sector = np.zeros((20, 30), np.uint8)
+    sector[2:7, 3:13] = 255  # 10 wide, 5 tall: 5 extra rows, 2 above and 3 below
+    assert echo_data.square_crop_box(sector) == (3, 0, 10)
+    sector = np.zeros((20, 30), np.uint8)
+    sector[4:10, 10:13] = 255  # 3 wide, 6 tall: 3 extra columns, 1 left and 2 right
+    assert echo_data.square_crop_box(sector) == (9, 4, 6)
+
+
+def test_model_input_is_zero_outside_the_image_and_the_sector():
+    frame = np.full((10, 10), 200, np.uint8)
+    sector = np.zeros((10, 10), np.uint8)
+    sector[0:10, 2:8] = 255
+    box = (-2, 0, 10)  # leaves the image on the left
+    x = echo_data.model_input(frame, sector, box, size=10, mean=0.0, std=1.0)
+    assert x[:, 0:4].max() == 0.0   # outside the image (2 columns) and outside the sector (2 columns)
+    assert np.allclose(x[:, 4:10], 200 / 255.0)
+    y = echo_data.model_input(frame, sector, box, size=10, mean=0.5, std=0.25)
+    assert np.isclose(y[0, 5], (200 / 255.0 - 0.5) / 0.25)
+
+
+def test_shrinking_uses_inter_area_on_floats():
+    image = np.arange(16, dtype=np.float32).reshape(4, 4)
+    small = echo_data.resize_contract(image, 2)
+    assert np.allclose(small, [[2.5, 4.5], [10.5, 12.5]])  # block means
+
+
+def test_phantom_reader(tmp_path):
+    fake_layouts.make_phantom(str(tmp_path), cases=2, frames=6)
+    studies = list(echo_data.read_dataset(f"phantom:{tmp_path}"))
+    assert [s.view for s in studies] == ["a4c", "a2c"]
+    assert studies[0].keyframes == {"ed": [0], "es": [3]}
+    assert (studies[0].lv_masks[0] > 0).sum() > (studies[0].lv_masks[3] > 0).sum()
+    assert (studies[0].sector_mask > 0).mean() > 0.3
+
+
+def test_echonet_reader(tmp_path):
+    fake_layouts.make_echonet(str(tmp_path), videos=2)
+    studies = list(echo_data.read_dataset(f"echonet:{tmp_path}"))
+    assert [s.name for s in studies] == ["0X0000", "0X0001"]
+    study = studies[0]
+    assert study.view == "a4c" and study.labelled == [1, 5]
+    assert study.keyframes == {"ed": [1], "es": [5]}  # ED = larger traced area
+    ed_area, es_area = (study.lv_masks[1] > 0).sum(), (study.lv_masks[5] > 0).sum()
+    assert abs(ed_area - np.pi * 12 * 30) / (np.pi * 12 * 30) < 0.15
+    assert ed_area > es_area
+    train_only = list(echo_data.read_dataset(f"echonet:{tmp_path}:TRAIN"))
+    assert [s.name for s in train_only] == ["0X0000"]
+
+
+def test_camus_reader(tmp_path):
+    fake_layouts.make_camus(str(tmp_path), patients=1)
+    studies = list(echo_data.read_dataset(f"camus:{tmp_path}"))
+    assert sorted((s.name, s.view) for s in studies) == [("patient0001_2CH", "a2c"), ("patient0001_4CH", "a4c")]
+    study = studies[0]
+    assert study.frames.shape == (2, 100, 80)
+    assert (study.lv_masks[0] > 0).sum() > (study.lv_masks[1] > 0).sum()  # label 1 only, ED > ES
+    assert abs((study.lv_masks[0] > 0).sum() - np.pi * 10 * 25) / (np.pi * 10 * 25) < 0.1
+
+
+def _train_state(data_dir, seed, steps=2):
+    pool = train_lv.build_pool([f"phantom:{data_dir}"], 4, seed)
+    torch.manual_seed(seed)
+    model = LvViewNet(width=4)
+    train_lv.train(model, pool, steps, 4, 1e-3, seed, log=lambda text: None)
+    return model, pool
+
+
+def test_training_is_reproducible_from_the_seed(tmp_path):
+    fake_layouts.make_phantom(str(tmp_path), cases=2, frames=4)
+    a, _ = _train_state(tmp_path, seed=3)
+    b, _ = _train_state(tmp_path, seed=3)
+    c, _ = _train_state(tmp_path, seed=4)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_export_writes_models_and_manifests_that_match(tmp_path):
+    fake_layouts.make_phantom(str(tmp_path / "data"), cases=2, frames=4)
+    model, pool = _train_state(tmp_path / "data", seed=1, steps=1)
+    calibration = train_lv.calibration_frames(pool, 8, 1)
+    meta = {"training_data": "fake", "input_size": 112, "input_mean": 0.0, "input_std": 1.0}
+    paths = export(model, calibration, str(tmp_path / "out"), meta)
+    for precision, path in paths.items():
+        with open(os.path.splitext(path)[0] + ".json") as f:
+            manifest = json.load(f)
+        with open(path, "rb") as f:
+            assert manifest["weights_sha256"] == hashlib.sha256(f.read()).hexdigest()
+        assert manifest["contract"] == "echo.lv_segmentation" and manifest["contract_version"] == 1
+        assert manifest["precision"] == precision
+        assert manifest["view_labels"] == ["a4c", "a2c", "other"]
+        assert manifest["validated_on_real_patients"] is False
+        torch.backends.quantized.engine = "onednn"
+        seg, view = torch.jit.load(path)(torch.zeros(3, 1, 112, 112))
+        assert tuple(seg.shape) == (3, 1, 112, 112) and tuple(view.shape) == (3, 3)
+    assert json.load(open(paths["int8"][:-3] + ".json"))["quantized_engine"] == "onednn"
+
+
+def test_lora_adapters_merge_into_plain_convolutions():
+    torch.manual_seed(0)
+    model = LvViewNet(width=4).eval()
+    adapters = finetune_lv.add_lora(model, rank=2)
+    assert adapters
+    for p in adapters:
+        torch.nn.init.normal_(p, std=0.05)  # a trained adapter (B no longer zero)
+    x = torch.randn(2, 1, 112, 112)
+    with torch.no_grad():
+        before = model(x)
+        finetune_lv.merge_lora(model)
+        after = model(x)
+    assert not any(isinstance(m, finetune_lv.LoraConv2d) for m in model.modules())
+    assert torch.allclose(before[0], after[0], atol=1e-4) and torch.allclose(before[1], after[1], atol=1e-4)
+
+
+def test_frozen_encoder_mode_leaves_the_encoder_untouched(tmp_path):
+    fake_layouts.make_echonet(str(tmp_path), videos=1)
+    pool = train_lv.build_pool([f"echonet:{tmp_path}"], 2, 0)
+    model = LvViewNet(width=4)
+    encoder_before = [p.clone() for m in model.encoder_modules() for p in m.parameters()]
+    decoder_before = [p.clone() for p in model.up0.parameters()]
+    finetune_lv.finetune(model, pool, "frozen-encoder", 2, 2, 2, 1e-2, 0, 0.0, log=lambda text: None)
+    encoder_after = [p for m in model.encoder_modules() for p in m.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(encoder_before, encoder_after))
+    assert not all(torch.equal(a, b) for a, b in zip(decoder_before, model.up0.parameters()))
