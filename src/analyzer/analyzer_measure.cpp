@@ -62,29 +62,30 @@ std::pair<std::string, double> dominant_view(const std::vector<float>& view_mean
 
 namespace {
 
-// Share of contour points (original pixels) that lie on or beyond the sector edge: an LV that runs
-// into the edge of the fan is cut off.
-double fraction_on_sector_edge(const LvGeometry& model_geometry, const Preprocessed& pre) {
-  const Image8& sector = pre.sector.mask;
-  if (sector.empty() || model_geometry.contour_px.empty()) return 0.0;
-  constexpr int kEdgeMarginPx = 3;
-  int on_edge = 0;
-  for (const Point2& model_point : model_geometry.contour_px) {
-    const Point2 p = pre.mapping.to_original(model_point);
-    bool outside = false;
-    for (auto [dx, dy] : {std::pair{0, 0}, {kEdgeMarginPx, 0}, {-kEdgeMarginPx, 0}, {0, kEdgeMarginPx}, {0, -kEdgeMarginPx}}) {
-      const int x = static_cast<int>(std::lround(p.x)) + dx, y = static_cast<int>(std::lround(p.y)) + dy;
-      if (x < 0 || y < 0 || x >= sector.width || y >= sector.height || sector.at(x, y) == 0) outside = true;
+// The LV contour (original pixels) filled into a mask of the original image size (even-odd scanlines
+// through pixel centres), so that the gate judges the LV's shape where the sector is.
+Image8 rasterize(const Contour& contour, int width, int height) {
+  Image8 mask(width, height);
+  const std::size_t n = contour.size();
+  if (n < 3) return mask;
+  std::vector<double> crossings;
+  for (int y = 0; y < height; ++y) {
+    crossings.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      const Point2& a = contour[i];
+      const Point2& b = contour[(i + 1) % n];
+      if ((a.y <= y && b.y > y) || (b.y <= y && a.y > y)) {
+        crossings.push_back(a.x + (y - a.y) / (b.y - a.y) * (b.x - a.x));
+      }
     }
-    on_edge += outside ? 1 : 0;
+    std::sort(crossings.begin(), crossings.end());
+    for (std::size_t k = 0; k + 1 < crossings.size(); k += 2) {
+      const int x0 = std::max(0, static_cast<int>(std::ceil(crossings[k])));
+      const int x1 = std::min(width - 1, static_cast<int>(std::floor(crossings[k + 1])));
+      for (int x = x0; x <= x1; ++x) mask.at(x, y) = 255;
+    }
   }
-  return static_cast<double>(on_edge) / static_cast<double>(model_geometry.contour_px.size());
-}
-
-double widest_disc_mm(const LvGeometry& geometry) {
-  double widest = 0.0;
-  for (const Disc& disc : geometry.discs) widest = std::max(widest, disc.diameter_mm);
-  return widest;
+  return mask;
 }
 
 // The frame to judge the LV's shape on: the first used end-diastole, else the largest LV.
@@ -101,17 +102,19 @@ int reference_frame(const LvSeries& series, const CardiacResult& cardiac) {
 LvEvidence lv_evidence(const LvSeries& series, const CardiacResult& cardiac, const Preprocessed& pre,
                        const std::vector<std::string>& view_labels) {
   LvEvidence evidence;
+  const int frame = reference_frame(series, cardiac);
+  if (frame >= 0 && series.geometry[frame].valid && !pre.sector.mask.empty()) {
+    const Contour contour = to_original_pixels(series.geometry[frame], pre.mapping).contour_px;
+    const Image8 mask = rasterize(contour, pre.sector.mask.width, pre.sector.mask.height);
+    const bool calibrated = pre.mm_per_px_model_x > 0.0 && pre.mm_per_px_model_y > 0.0;
+    const double mm_x = calibrated ? pre.mm_per_px_model_x / pre.mapping.scale_x : 0.0;
+    const double mm_y = calibrated ? pre.mm_per_px_model_y / pre.mapping.scale_y : 0.0;
+    evidence = measure_lv_shape(mask, pre.sector, mm_x, mm_y);
+  }
   const auto [view, confidence] = dominant_view(series.view_mean, view_labels);
   if (view != "unknown") {
     evidence.view = view;
     evidence.view_confidence = confidence;
-  }
-  const int frame = reference_frame(series, cardiac);
-  if (frame >= 0 && series.geometry[frame].valid) {
-    const LvGeometry& g = series.geometry[frame];
-    evidence.lv_long_axis_mm = g.long_axis_mm;
-    evidence.lv_width_mm = widest_disc_mm(g);
-    evidence.lv_touching_sector_edge_fraction = fraction_on_sector_edge(g, pre);
   }
   if (cardiac.period_ms > 0.0) evidence.estimated_period_ms = cardiac.period_ms;
   return evidence;

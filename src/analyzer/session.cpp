@@ -103,8 +103,11 @@ Expected<FrameResult> StreamingSession::push_frame(const FrameView& frame, doubl
     layout_.model_input.shrink_to_fit();
     return last;
   }
-  preprocess_frame(gray->pixels.data(), gray->height, gray->width, layout_.sector, layout_.mapping, layout_.spec,
-                   input_buffer_.data());
+  if (!preprocess_frame(gray->pixels.data(), gray->height, gray->width, layout_.sector, layout_.mapping,
+                        layout_.spec, input_buffer_.data())) {
+    return make_error(ErrorCode::internal, "session: frame " + std::to_string(frame_index) +
+                                               " could not be mapped to the model input");
+  }
   return measure(input_buffer_.data(), frame_index, time_ms);
 }
 
