@@ -114,7 +114,7 @@ Calibration calibration_from_regions(const std::vector<UltrasoundRegion>& region
     warnings.insert(warnings.begin(), "not trustworthy: region " + std::to_string(chosen) + " box " +
                                           format_box(r) + " exceeds the " + std::to_string(cols) + "x" +
                                           std::to_string(rows) +
-                                          " image (pixels were rescaled or cropped after the regions were "
+                                          " image (pixels were rescaled after the regions were "
                                           "written)");
   } else if (box_needs_clipping(r, rows, cols)) {
     const bool one_pixel = r.x1 <= cols && r.y1 <= rows;

@@ -363,7 +363,7 @@ bool decode_jpeg_baseline_fast(const gdcm::Image& image, bool invert, const Read
 }
 
 Expected<void> decode_with_gdcm(const gdcm::Image& image, const PixelLayout& f, const FrameSink& sink,
-                                const std::string& name) {
+                                const ReadOptions& options, const std::string& name) {
   Cine& cine = *sink.cine;
   const int frames = static_cast<int>(cine.gray.size() / cine.frame_bytes());
   const std::size_t samples_per_frame = cine.frame_bytes() * static_cast<std::size_t>(f.samples);
@@ -405,7 +405,7 @@ Expected<void> decode_with_gdcm(const gdcm::Image& image, const PixelLayout& f, 
     }
     return {};
   }
-  io_detail::parallel_for(frames, io_detail::worker_count(0, frames), [&](int i) {
+  io_detail::parallel_for(frames, io_detail::worker_count(options.decode_threads, frames), [&](int i) {
     convert_frame(reinterpret_cast<const unsigned char*>(buffer.data()) + frame_bytes * static_cast<std::size_t>(i), f, i, sink);
   });
   return {};
@@ -466,7 +466,7 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
                                   layout->bytes_per_sample == 1 &&
                                   (layout->layout == Layout::mono || layout->layout == Layout::ybr_full);
   if (fast_jpeg_eligible && decode_jpeg_baseline_fast(image, layout->invert, options, sink)) return cine;
-  auto decoded = decode_with_gdcm(image, *layout, sink, name);
+  auto decoded = decode_with_gdcm(image, *layout, sink, options, name);
   if (!decoded) return tl::unexpected(decoded.error());
   return cine;
 }
