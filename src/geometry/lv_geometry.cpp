@@ -22,7 +22,7 @@ Vec2 operator-(Vec2 a, Vec2 b) { return {a.x - b.x, a.y - b.y}; }
 Vec2 operator*(double s, Vec2 a) { return {s * a.x, s * a.y}; }
 double dot(Vec2 a, Vec2 b) { return a.x * b.x + a.y * b.y; }
 double cross(Vec2 a, Vec2 b) { return a.x * b.y - a.y * b.x; }
-double norm(Vec2 a) { return std::hypot(a.x, a.y); }
+double norm(Vec2 a) { return std::sqrt(a.x * a.x + a.y * a.y); }  // std::hypot is ~10x slower
 Vec2 unit(Vec2 a) {
   const double n = norm(a);
   return n > 0 ? Vec2{a.x / n, a.y / n} : Vec2{0, 0};
@@ -52,10 +52,12 @@ std::size_t wrap(long i, std::size_t n) {
 // that a cavity touching the image edge still gives a closed contour.
 std::vector<cv::Point> largest_outer_boundary(const Image8& mask) {
   cv::Mat view(mask.height, mask.width, CV_8U, const_cast<std::uint8_t*>(mask.pixels.data()));
+  const cv::Rect box = cv::boundingRect(view);  // of the nonzero pixels: work on that box only
+  if (box.empty()) return {};
   cv::Mat binary;
-  cv::copyMakeBorder(view > 0, binary, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
+  cv::copyMakeBorder(view(box) > 0, binary, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
   std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(binary, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE, cv::Point(-1, -1));
+  cv::findContours(binary, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE, cv::Point(box.x - 1, box.y - 1));
   std::size_t best = contours.size();
   double best_area = -1;
   for (std::size_t i = 0; i < contours.size(); ++i) {
@@ -143,6 +145,14 @@ Annulus coarse_annulus(const Resampled& samples, double min_tolerance) {
   const Polygon& r = samples.points;
   const std::size_t n = r.size();
   const std::size_t max_arc = n * 45 / 100;
+  // No height exceeds the polygon's diameter: chords whose best possible score cannot beat the best
+  // so far are skipped before any work.
+  Vec2 centre;
+  for (const Vec2& p : r) centre = centre + p;
+  centre = (1.0 / static_cast<double>(n)) * centre;
+  double radius = 0;
+  for (const Vec2& p : r) radius = std::max(radius, norm(p - centre));
+  const double max_height_sq = 4 * radius * radius;
   Annulus best;
   double best_score = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -150,14 +160,14 @@ Annulus coarse_annulus(const Resampled& samples, double min_tolerance) {
       const std::size_t j = (i + len) % n;
       const Vec2 chord = r[j] - r[i];
       const double chord_length = norm(chord);
-      if (chord_length <= 0) continue;
+      if (chord_length <= 0 || chord_length * max_height_sq <= best_score) continue;
       const Vec2 along = (1.0 / chord_length) * chord;
       const double tolerance = std::max(min_tolerance, 0.06 * chord_length);
-      // The base arc: straight within tolerance. Its side of the chord is the positive side of
-      // cross(along, p - r_i) or the negative one; the wall must lie on the other.
-      bool straight = true;
+      // The base arc: straight within tolerance (its middle, where a curve bulges most, tested first).
+      bool straight = std::abs(cross(along, r[(i + len / 2) % n] - r[i])) <= tolerance;
       for (std::size_t k = 1; k < len && straight; ++k) straight = std::abs(cross(along, r[(i + k) % n] - r[i])) <= tolerance;
       if (!straight) continue;
+      // The wall: on one side of the chord (within tolerance), as far from it as possible.
       double positive = 0, negative = 0;
       for (std::size_t k = len + 1; k < n; ++k) {
         const double d = cross(along, r[(i + k) % n] - r[i]);
