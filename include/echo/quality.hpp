@@ -58,16 +58,20 @@ struct QualityOptions {
   int max_frames_measured = 64;         // frames spread evenly over the cine; the rest add no information
 
   // Sharpness: variance of the 3x3 Laplacian (0 1 0 / 1 -4 1 / 0 1 0) of grey levels (0..255) at
-  // metric_size, over pixels whose 3x3 neighbourhood lies inside the sector. The classic "< 50 on the
-  // full-size 8-bit frame" rule corresponds to about 45 here (docs/quality.md, "Sharpness").
-  double min_sharpness = 45.0;
+  // metric_size, over pixels whose 3x3 neighbourhood lies inside the sector. Blurred when the relative
+  // sharpness (that variance / the variance of the grey levels: gain independent) is below
+  // min_relative_sharpness, or the sharpness itself is below min_sharpness (the classic "variance of the
+  // Laplacian < 50" rule, applied at this fixed scale instead of the native one: docs/quality.md shows why
+  // the native rule cannot be used across image sizes and what it corresponds to here).
+  double min_relative_sharpness = 0.30;
+  double min_sharpness = 50.0;
 
   // Gain, from the original pixels inside the sector (grey levels 0..255).
   double max_mean_level = 110.0;        // over-gain: mean level above this ...
   double max_saturated_fraction = 0.08; // ... or more than this fraction of pixels >= saturated_level
   int saturated_level = 250;
-  double min_mean_level = 18.0;         // under-gain: mean level below this ...
-  double max_dark_fraction = 0.75;      // ... or more than this fraction of pixels <= dark_level
+  double min_mean_level = 14.0;         // under-gain: mean level below this ...
+  double max_dark_fraction = 0.85;      // ... or more than this fraction of pixels <= dark_level
   int dark_level = 10;
   // Contrast ratio (p95 - p5) / (p95 + p5) of the sector's grey levels, 0..1; below this = low contrast.
   double min_contrast_ratio = 0.5;
@@ -98,15 +102,17 @@ struct QualityOptions {
   // Foreshortening: LV long axis / LV width below this ...
   double min_lv_length_width_ratio = 1.45;
   // ... or LV long axis / sector depth below this (assessed when both are known) ...
-  double min_lv_length_depth_fraction = 0.30;
-  // ... or apex roundness (LV width at 20% of the long axis from the apex / maximal width) above this.
-  double max_apex_roundness = 0.85;
+  double min_lv_length_depth_fraction = 0.40;
+  // ... or apex roundness (LV width at 20% of the long axis from the apex / maximal width) above this;
+  // 0 = not used (the default: on the phantoms it did not separate foreshortened from normal LVs).
+  double max_apex_roundness = 0.0;
 };
 
 // The per-frame numbers of one measured frame.
 struct FrameQualityMetrics {
   int frame = 0;
   double sharpness = 0.0;          // variance of the Laplacian at metric_size
+  double relative_sharpness = 0.0; // sharpness / variance of the grey levels (gain independent)
   double mean_level = 0.0;         // grey levels at metric_size inside the sector
   double noise_sigma = 0.0;        // grey levels at metric_size
   double motion_px = 0.0;          // displacement from the previous measured frame, metric_size pixels
@@ -116,6 +122,7 @@ struct QualityMetrics {
   std::vector<FrameQualityMetrics> frames;   // the measured frames
   int frames_measured = 0;
   double sharpness = 0.0;                     // medians over the measured frames
+  double relative_sharpness = 0.0;
   double noise_sigma = 0.0;
   double relative_noise = 0.0;                // noise_sigma / (p95 - p5)
   double mean_level = 0.0;                    // original pixels inside the sector, sampled frames

@@ -119,8 +119,12 @@ void check_timing(const QualityMetrics& m, const Cine& cine, const QualityOption
 }
 
 void check_image(const QualityMetrics& m, const QualityOptions& o, Gate& gate) {
-  gate.at_least(QualityCode::blurred, Severity::reject, m.sharpness, o.min_sharpness, "image blurred", "图像模糊",
-                "sharpness", "清晰度");
+  gate.at_least(QualityCode::blurred, Severity::reject, m.relative_sharpness, o.min_relative_sharpness,
+                "image blurred", "图像模糊", "relative sharpness", "相对清晰度");
+  if (m.relative_sharpness >= o.min_relative_sharpness) {
+    gate.at_least(QualityCode::blurred, Severity::reject, m.sharpness, o.min_sharpness, "image blurred", "图像模糊",
+                  "sharpness", "清晰度");
+  }
   gate.at_most(QualityCode::overgain, Severity::reject, m.mean_level, o.max_mean_level, "over-gain", "增益过高",
                "mean grey level", "平均灰度");
   if (m.mean_level <= o.max_mean_level) {
@@ -190,7 +194,7 @@ void check_lv(const QualityMetrics& m, const Preprocessed& pre, const Cine& cine
                   o.min_lv_length_depth_fraction, "foreshortened LV", "左心室缩短", "long axis / sector depth",
                   "长轴/扇区深度");
   }
-  if (lv.apex_roundness) {
+  if (lv.apex_roundness && o.max_apex_roundness > 0) {
     foreshortening_assessed = true;
     gate.at_most(QualityCode::foreshortened, Severity::reject, *lv.apex_roundness, o.max_apex_roundness,
                  "foreshortened LV, rounded apex", "左心室缩短, 心尖圆钝", "apex roundness", "心尖圆钝度");

@@ -78,13 +78,13 @@ MetricFrames metric_frames(const Cine& cine, const Preprocessed& pre, const Qual
 }
 
 struct FrameStats {
-  double sharpness = 0.0, mean_level = 0.0, noise_sigma = 0.0;
+  double sharpness = 0.0, mean_level = 0.0, level_variance = 0.0, noise_sigma = 0.0;
 };
 
 // Variance of the 4-neighbour Laplacian and Immerkaer's noise estimate over the interior pixels.
 FrameStats frame_stats(const cv::Mat& frame, const cv::Mat& inside) {
   FrameStats stats;
-  double lap_sum = 0.0, lap_sq = 0.0, level_sum = 0.0, noise_abs = 0.0;
+  double lap_sum = 0.0, lap_sq = 0.0, level_sum = 0.0, level_sq = 0.0, noise_abs = 0.0;
   long long count = 0;
   for (int y = 1; y + 1 < frame.rows; ++y) {
     const float* up = frame.ptr<float>(y - 1);
@@ -100,6 +100,7 @@ FrameStats frame_stats(const cv::Mat& frame, const cv::Mat& inside) {
       lap_sum += laplacian;
       lap_sq += laplacian * laplacian;
       level_sum += row[x];
+      level_sq += static_cast<double>(row[x]) * row[x];
       noise_abs += std::abs(noise);
       ++count;
     }
@@ -108,6 +109,7 @@ FrameStats frame_stats(const cv::Mat& frame, const cv::Mat& inside) {
   const double n = static_cast<double>(count);
   stats.sharpness = std::max(0.0, lap_sq / n - (lap_sum / n) * (lap_sum / n));
   stats.mean_level = level_sum / n;
+  stats.level_variance = std::max(0.0, level_sq / n - stats.mean_level * stats.mean_level);
   stats.noise_sigma = std::sqrt(M_PI / 2.0) * noise_abs / (6.0 * n);
   return stats;
 }
@@ -237,7 +239,7 @@ QualityMetrics measure_quality(const Cine& cine, const Preprocessed& pre, const 
 
   const MetricFrames metric = metric_frames(cine, pre, options);
   MotionEstimator motion(metric.inside);
-  std::vector<double> sharpness, noise;
+  std::vector<double> sharpness, relative_sharpness, noise;
   for (std::size_t k = 0; k < metric.frames.size(); ++k) {
     const FrameStats stats = frame_stats(metric.frames[k], metric.inside);
     FrameQualityMetrics frame;
@@ -247,6 +249,8 @@ QualityMetrics measure_quality(const Cine& cine, const Preprocessed& pre, const 
     frame.noise_sigma = stats.noise_sigma;
     frame.motion_px = motion.displacement(metric.frames[k], metric.size);
     sharpness.push_back(stats.sharpness);
+    frame.relative_sharpness = stats.level_variance > 0 ? stats.sharpness / stats.level_variance : 0.0;
+    relative_sharpness.push_back(frame.relative_sharpness);
     noise.push_back(stats.noise_sigma);
     metrics.frames.push_back(frame);
   }
@@ -261,6 +265,7 @@ QualityMetrics measure_quality(const Cine& cine, const Preprocessed& pre, const 
     metrics.motion_px = std::max(metrics.motion_px, median(window));
   }
   metrics.sharpness = median(sharpness);
+  metrics.relative_sharpness = median(relative_sharpness);
   metrics.noise_sigma = median(noise);
   const double range = metrics.p95_level - metrics.p5_level;
   metrics.relative_noise = range > 0 ? metrics.noise_sigma / range : 0.0;

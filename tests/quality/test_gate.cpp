@@ -15,6 +15,7 @@ std::string describe(const echo::QualityReport& report) {
   std::ostringstream text;
   const auto& m = report.metrics;
   text << "pass=" << report.pass << " score=" << report.score << " sharpness=" << m.sharpness
+       << " relative_sharpness=" << m.relative_sharpness
        << " mean=" << m.mean_level << " sat=" << m.saturated_fraction << " dark=" << m.dark_fraction
        << " p5=" << m.p5_level << " p95=" << m.p95_level << " contrast=" << m.contrast_ratio
        << " noise=" << m.relative_noise << " motion=" << m.motion_fraction << " beats=" << m.beats
@@ -63,7 +64,7 @@ TEST(Gate, SameSizeIndependence) {
   large.height = 480;
   const auto a = gate(quality_test::echo_like_cine(small));
   const auto b = gate(quality_test::echo_like_cine(large));
-  EXPECT_NEAR(a.metrics.sharpness / b.metrics.sharpness, 1.0, 0.35) << describe(a) << "\n" << describe(b);
+  EXPECT_NEAR(a.metrics.relative_sharpness / b.metrics.relative_sharpness, 1.0, 0.35) << describe(a) << "\n" << describe(b);
   EXPECT_TRUE(b.pass) << describe(b);
 }
 
@@ -89,7 +90,7 @@ TEST(Gate, OvergainIsRejected) {
 TEST(Gate, UndergainIsRejected) {
   CineSpec spec;
   echo::Cine cine = quality_test::echo_like_cine(spec);
-  quality_test::apply_levels(cine, spec, 0.2, 0);
+  quality_test::apply_levels(cine, spec, 0.12, 0);  // mean level about 9, like the undergain phantom
   const auto report = gate(cine);
   EXPECT_FALSE(report.pass);
   EXPECT_TRUE(report.has(QualityCode::undergain)) << describe(report);
@@ -232,12 +233,13 @@ TEST(Gate, ReasonsCarryValueThresholdAndBothLanguages) {
     if (reason.code != QualityCode::blurred) continue;
     EXPECT_EQ(reason.severity, echo::Severity::reject);
     EXPECT_LT(reason.value, reason.threshold);
-    EXPECT_DOUBLE_EQ(reason.threshold, echo::QualityOptions{}.min_sharpness);
+    EXPECT_DOUBLE_EQ(reason.threshold, echo::QualityOptions{}.min_relative_sharpness);
     EXPECT_NE(reason.message_en.find("image blurred"), std::string::npos);
     EXPECT_NE(reason.message_zh.find("图像模糊"), std::string::npos);
   }
   // Thresholds are options: a lenient sharpness threshold lets the same cine through that check.
   echo::QualityOptions lenient;
+  lenient.min_relative_sharpness = report.metrics.relative_sharpness * 0.5;
   lenient.min_sharpness = report.metrics.sharpness * 0.5;
   const auto pre = echo::preprocess(cine);
   EXPECT_FALSE(echo::assess_quality(cine, *pre, lenient).has(QualityCode::blurred));
