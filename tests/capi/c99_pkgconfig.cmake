@@ -2,6 +2,7 @@
 #   cc -std=c99 -pedantic -Werror client.c $(pkg-config --cflags --libs echoanalyzer)
 # with PKG_CONFIG_PATH pointing into the install tree, then runs it on a phantom study. The install tree is
 # relocatable, and the installed library finds its default model in <prefix>/share/echoanalyzer/models.
+cmake_minimum_required(VERSION 3.20)
 find_program(PKG_CONFIG pkg-config REQUIRED)
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})

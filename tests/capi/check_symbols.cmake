@@ -3,6 +3,7 @@
 #     no fewer: no C++, LibTorch or libstdc++ symbol leaks, no C function disappears;
 #  2. every ECHO_API function declared in echo.h is in that list (the list and the header agree);
 #  3. the SONAME carries the ABI major.
+cmake_minimum_required(VERSION 3.20)
 execute_process(COMMAND nm -D --defined-only ${LIBRARY} RESULT_VARIABLE rc OUTPUT_VARIABLE nm_out ERROR_VARIABLE nm_err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "nm -D failed on ${LIBRARY}: ${nm_err}")

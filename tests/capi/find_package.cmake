@@ -1,5 +1,6 @@
 # Configures, builds and runs tests/capi/consumer against the install tree with find_package(EchoAnalyzer)
 # (cmake -DPREFIX= -DSOURCE_DIR= -DWORK_DIR= -DPHANTOM= -DGENERATOR= -DCC= -DCXX= -P find_package.cmake).
+cmake_minimum_required(VERSION 3.20)
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(
   COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR} -G ${GENERATOR} -DCMAKE_PREFIX_PATH=${PREFIX}

@@ -1,5 +1,6 @@
 # Makes the phantom studies the C ABI tests read (cmake -DECHOA=... -DOUT_DIR=... -P make_phantoms.cmake).
 # Each case is made only when missing, so a rerun costs nothing.
+cmake_minimum_required(VERSION 3.20)
 file(MAKE_DIRECTORY ${OUT_DIR})
 set(cases
   "a4c_ef55|--view;a4c;--ef;55;--hr;70;--seed;7"

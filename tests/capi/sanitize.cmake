@@ -2,6 +2,7 @@
 # -DPHANTOM_DIR= -DSUPPRESSIONS= -DGENERATOR= -P sanitize.cmake): configures a separate build tree with
 # -DECHO_SANITIZE=<SANITIZE>, builds only <TARGET> (and what it links), and runs it. Incremental: a second
 # run rebuilds nothing that did not change.
+cmake_minimum_required(VERSION 3.20)
 execute_process(
   COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${BUILD_DIR} -G ${GENERATOR}
           -DCMAKE_BUILD_TYPE=RelWithDebInfo -DECHO_SANITIZE=${SANITIZE} -DECHO_BUILD_BENCHMARKS=OFF
