@@ -87,6 +87,28 @@ std::string json_of(const echo_result* result, int indent) {
   return text;
 }
 
+// Position of the value of a key of the outermost JSON object (nested objects have keys of the same name).
+std::size_t top_level_key(const std::string& json, const std::string& name) {
+  const std::string quoted = "\"" + name + "\":";
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '{' || c == '[') ++depth;
+    else if (c == '}' || c == ']') --depth;
+    else if (c == '"') {
+      if (depth == 1 && json.compare(i, quoted.size(), quoted) == 0) return i + quoted.size();
+      in_string = true;
+    }
+  }
+  return std::string::npos;
+}
+
 std::string text_of(const echo_result* result, echo_language language) {
   size_t length = 0;
   EXPECT_ECHO_OK(echo_result_text(result, language, nullptr, 0, &length));
@@ -281,9 +303,9 @@ TEST_F(CapiModel, AnalyzesAPhantomStudy) {
 
   // The JSON report carries the same EF, bit for bit (17 significant digits round-trip).
   const std::string json = json_of(r, -1);
-  const std::size_t key = json.find("\"ef_percent\":");
-  ASSERT_NE(key, std::string::npos);
-  EXPECT_DOUBLE_EQ(std::strtod(json.c_str() + key + 13, nullptr), ef);
+  const std::size_t key = top_level_key(json, "ef_percent");
+  ASSERT_NE(key, std::string::npos) << json;
+  EXPECT_EQ(std::strtod(json.c_str() + key, nullptr), ef);
   EXPECT_NE(text_of(r, ECHO_LANGUAGE_EN).find("LVEF approximately"), std::string::npos);
   EXPECT_NE(text_of(r, ECHO_LANGUAGE_ZH).find("LVEF约为"), std::string::npos);
   echo_vlm_answer vlm = sized<echo_vlm_answer>();

@@ -61,6 +61,8 @@ def test_cine_from_numpy_frames():
     # A strided view (every other column) and a list of colour frames work too.
     wide = rng.integers(0, 256, size=(3, 6, 10), dtype=np.uint8)
     np.testing.assert_array_equal(ea.Cine.from_frames(wide[:, :, ::2], fps=30).frames, wide[:, :, ::2])
+    crop = wide[:, 1:5, 2:9]  # rows and frames strided, rows packed: passed without a copy
+    np.testing.assert_array_equal(ea.Cine.from_frames(crop, fps=30).frames, crop)
     rgb = [np.repeat(f[:, :, None], 3, axis=2) for f in wide]
     np.testing.assert_array_equal(ea.Cine.from_frames(rgb, fps=30).frames, wide)
 

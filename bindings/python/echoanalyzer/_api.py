@@ -90,7 +90,11 @@ def _frames_struct(frames, frame_times_ms, fps, mm_per_px, calibration_trusted, 
     if stack is not None and stack.ndim in (3, 4) and (stack.ndim == 3 or stack.shape[-1] in (3, 4)):
         if stack.ndim == 3 and pixel_format in ("rgb8", "bgr8", "rgba8"):
             raise ValueError("a 3-D array of colour frames needs a channel axis: (N, H, W, C)")
-        stack = np.ascontiguousarray(stack) if not stack.flags["C_CONTIGUOUS"] else stack
+        # Rows and frames may be strided (scanner memory); the pixels of one row must be contiguous.
+        pixel_bytes = stack.itemsize * (stack.shape[3] if stack.ndim == 4 else 1)
+        rows_packed = stack.strides[2] == pixel_bytes and (stack.ndim == 3 or stack.strides[3] == stack.itemsize)
+        if not rows_packed or min(stack.strides) < 0:
+            stack = np.ascontiguousarray(stack)
         first = stack[0]
         fmt = _pixel_format(first, pixel_format)
         count, height, width = stack.shape[0], stack.shape[1], stack.shape[2]
