@@ -385,8 +385,8 @@ Expected<SynthCase> generate_phantom(const SynthParams& params_in) {
       display.post_blur_px = std::max(1.5, params.width / 260.0);
     }
     if (has(artifacts, Artifact::overgain)) {
-      display.gain_db += 17;
-      display.dynamic_range_db = 44;
+      display.gain_db += 24;  // tissue saturates, blood pools fill with grey noise
+      display.gamma = 1.2;
     }
     if (has(artifacts, Artifact::undergain)) display.gain_db -= 21;
     if (has(artifacts, Artifact::lowcontrast)) {
