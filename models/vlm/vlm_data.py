@@ -1,0 +1,126 @@
+"""Keyframe crops and answers from cases in the phantom layout (NNNN.frames.npy + NNNN.truth.json).
+
+A case folder in that layout is also how a site brings its own labelled studies: frames as uint8 N x H x W,
+and a truth.json with ef_percent, beats [{ed_frame, es_frame}], artifacts (names of ARTIFACT_TO_CODE) and
+sector {apex_px, radius_px, half_angle_rad}.
+
+The crop follows the model-input contract of include/echo/preprocess.hpp: the sector's bounding box made
+square (shorter side extended symmetrically, the odd pixel to the right/bottom, outside the image 0),
+pixels outside the sector 0, resized as float (INTER_AREA shrinking, INTER_LINEAR enlarging), then
+(v/255 - mean)/std.
+"""
+import glob
+import json
+import math
+import os
+
+import cv2
+import numpy as np
+
+import vlm_text
+
+
+def sector_mask(height, width, sector):
+    apex = sector["apex_px"]
+    ax, ay = (apex["x"], apex["y"]) if isinstance(apex, dict) else (apex[0], apex[1])
+    radius = float(sector["radius_px"])
+    half_angle = float(sector["half_angle_rad"])
+    start_radius = float(sector.get("start_radius_px", 0.0))
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    dx, dy = xs - ax, ys - ay
+    r = np.hypot(dx, dy)
+    angle = np.arctan2(dx, dy)
+    return (r <= radius) & (r >= start_radius) & (np.abs(angle) <= half_angle)
+
+
+def square_crop_box(mask):
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return 0, 0, max(mask.shape)
+    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    side = max(w, h)
+    x0 -= (side - w) // 2
+    y0 -= (side - h) // 2
+    return int(x0), int(y0), int(side)
+
+
+def crop_frame(frame, mask, box, size):
+    x0, y0, side = box
+    h, w = frame.shape
+    canvas = np.zeros((side, side), np.float32)
+    sx0, sy0 = max(x0, 0), max(y0, 0)
+    sx1, sy1 = min(x0 + side, w), min(y0 + side, h)
+    masked = np.where(mask, frame, 0).astype(np.float32)
+    canvas[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = masked[sy0:sy1, sx0:sx1]
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(canvas, (size, size), interpolation=interpolation)
+
+
+def keyframe_indices(ed, es, count):
+    """Same rule as echo::vlm_keyframe_indices (lround, half away from zero)."""
+    if count == 1:
+        return [ed]
+    return [int(math.floor(ed + i / (count - 1) * (es - ed) + 0.5)) for i in range(count)]
+
+
+def case_beats(truth, frame_count, lv_masks_path):
+    beats = [(int(b["ed_frame"]), int(b["es_frame"]), b.get("ef_percent")) for b in truth.get("beats", [])
+             if 0 <= int(b["ed_frame"]) < frame_count and 0 <= int(b["es_frame"]) < frame_count]
+    if beats:
+        return beats
+    # No complete beat (e.g. a clip shorter than one beat): the largest and the smallest LV in time order,
+    # which is what a keyframe detector can still offer.
+    if os.path.exists(lv_masks_path):
+        areas = np.load(lv_masks_path, mmap_mode="r").reshape(frame_count, -1).astype(bool).sum(axis=1)
+        ed = int(np.argmax(areas))
+        es = ed + int(np.argmin(areas[ed:])) if ed < frame_count - 1 else int(np.argmin(areas))
+        return [(min(ed, es), max(ed, es), None)]
+    return [(0, frame_count - 1, None)]
+
+
+def answer_codes(truth):
+    codes = set()
+    for name in truth.get("artifacts", []):
+        name = name["name"] if isinstance(name, dict) else name
+        code = vlm_text.ARTIFACT_TO_CODE.get(str(name).lower())
+        if code is None:
+            raise ValueError("unknown artefact name %r in truth.json" % name)
+        codes.add(code)
+    view = str(truth.get("view", "a4c")).lower()
+    if view not in ("a4c", "a2c"):
+        codes.add("non_apical_view")
+    return codes
+
+
+def load_case(stem, size, keyframes, mean, std, all_beats=True):
+    """-> list of samples (frames float32 [K,S,S], ef, codes) for the beats of one case."""
+    with open(stem + ".truth.json", encoding="utf-8") as f:
+        truth = json.load(f)
+    frames = np.load(stem + ".frames.npy", mmap_mode="r")
+    if frames.ndim == 4:  # N x H x W x C: take luma as the readers do
+        frames = np.asarray(frames[..., :3], np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    n, h, w = frames.shape[:3]
+    mask = sector_mask(h, w, truth["sector"])
+    box = square_crop_box(mask)
+    codes = answer_codes(truth)
+    samples = []
+    beats = case_beats(truth, n, stem + ".lv_masks.npy")
+    for ed, es, beat_ef in (beats if all_beats else beats[:1]):
+        indices = keyframe_indices(ed, es, keyframes)
+        crops = np.stack([crop_frame(np.asarray(frames[i]), mask, box, size) for i in indices])
+        crops = (crops / 255.0 - mean) / std
+        ef = float(beat_ef if beat_ef is not None else truth["ef_percent"])
+        samples.append((crops.astype(np.float32), ef, sorted(codes)))
+    return samples, truth
+
+
+def case_stems(folder):
+    return sorted(p[:-len(".truth.json")] for p in glob.glob(os.path.join(folder, "*.truth.json")))
+
+
+def codes_to_multi_hot(codes):
+    vector = np.zeros(len(vlm_text.REJECTION_ORDER), np.uint8)
+    for c in codes:
+        vector[vlm_text.REJECTION_ORDER.index(c)] = 1
+    return vector
