@@ -3,6 +3,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <streambuf>
 
@@ -298,25 +299,39 @@ Expected<PixelLayout> pixel_layout(const gdcm::Image& image, const std::string& 
   return f;
 }
 
-// The JPEG stream of each frame: one fragment per frame, or fragments grouped at each start-of-image marker
-// (fragmented frames without an offset table). Empty when the frames cannot be delimited.
-std::vector<std::string> jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int frame_count) {
-  std::vector<std::string> streams;
+// The JPEG stream of each frame: one fragment per frame (borrowed, no copy), or fragments joined at each
+// start-of-image marker (fragmented frames without an offset table). Empty when frames cannot be delimited.
+struct FrameStreams {
+  std::vector<std::pair<const char*, std::size_t>> frames;
+  std::vector<std::string> joined;  // storage for frames made of several fragments
+};
+
+FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int frame_count) {
+  FrameStreams out;
   const auto count = fragments.GetNumberOfFragments();
+  std::vector<std::vector<std::pair<const char*, std::size_t>>> groups;
   for (gdcm::SequenceOfFragments::SizeType i = 0; i < count; ++i) {
     const gdcm::ByteValue* bv = fragments.GetFragment(i).GetByteValue();
     if (bv == nullptr || bv->GetPointer() == nullptr) continue;
     const char* p = bv->GetPointer();
     const std::size_t n = bv->GetLength();
     const bool starts_image = n >= 2 && static_cast<unsigned char>(p[0]) == 0xFF && static_cast<unsigned char>(p[1]) == 0xD8;
-    if (static_cast<int>(count) == frame_count || starts_image || streams.empty()) {
-      streams.emplace_back(p, n);
-    } else {
-      streams.back().append(p, n);
-    }
+    if (static_cast<int>(count) == frame_count || starts_image || groups.empty()) groups.emplace_back();
+    groups.back().emplace_back(p, n);
   }
-  if (static_cast<int>(streams.size()) != frame_count) streams.clear();
-  return streams;
+  if (static_cast<int>(groups.size()) != frame_count) return out;
+  out.joined.reserve(groups.size());
+  for (const auto& group : groups) {
+    if (group.size() == 1) {
+      out.frames.push_back(group.front());
+      continue;
+    }
+    std::string joined;
+    for (const auto& [p, n] : group) joined.append(p, n);
+    out.joined.push_back(std::move(joined));
+    out.frames.emplace_back(out.joined.back().data(), out.joined.back().size());
+  }
+  return out;
 }
 
 // libjpeg-turbo through OpenCV: luma straight from the Y channel (no chroma work), colour only where kept.
@@ -326,14 +341,18 @@ bool decode_jpeg_baseline_fast(const gdcm::Image& image, bool invert, const Read
   if (fragments == nullptr) return false;
   Cine& cine = *sink.cine;
   const int frames = static_cast<int>(cine.gray.size() / cine.frame_bytes());
-  const std::vector<std::string> streams = jpeg_frame_streams(*fragments, frames);
-  if (streams.empty()) return false;
+  const FrameStreams streams = jpeg_frame_streams(*fragments, frames);
+  if (streams.frames.empty()) return false;
   std::atomic<bool> all_ok{true};
   io_detail::parallel_for(frames, io_detail::worker_count(options.decode_threads, frames), [&](int i) {
     if (!all_ok.load()) return;
     try {
-      const std::string& s = streams[static_cast<std::size_t>(i)];
-      const cv::Mat encoded(1, static_cast<int>(s.size()), CV_8UC1, const_cast<char*>(s.data()));
+      const auto [data, size] = streams.frames[static_cast<std::size_t>(i)];
+      if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        all_ok = false;
+        return;
+      }
+      const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<char*>(data));
       cv::Mat gray(cine.rows, cine.cols, CV_8UC1, cine.frame(i));
       const cv::Mat decoded = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
       if (decoded.rows != cine.rows || decoded.cols != cine.cols || decoded.type() != CV_8UC1) {
