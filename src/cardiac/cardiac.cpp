@@ -153,11 +153,12 @@ std::vector<int> find_ed_candidates(const std::vector<double>& s, const std::vec
       if (s[static_cast<std::size_t>(k)] > peak) { right_bounded = true; break; }
       right_low = std::min(right_low, s[static_cast<std::size_t>(k)]);
     }
-    // A side that reaches the clip's end without a higher point: its lowest point still counts, but a
-    // side with no samples at all (a boundary maximum) says nothing.
-    if (i == 0) return peak - right_low;
-    if (i == n - 1) return peak - left_low;
-    (void)left_bounded, (void)right_bounded;
+    // A side that reaches the clip's end without meeting a higher point says nothing about the peak
+    // (the curve beyond the clip is unknown; an ED two frames into the clip has almost no left side):
+    // the prominence then comes from the other side alone.
+    if (i == 0 || (!left_bounded && right_bounded)) return peak - right_low;
+    if (i == n - 1 || (left_bounded && !right_bounded)) return peak - left_low;
+    if (!left_bounded && !right_bounded) return peak - std::min(left_low, right_low);
     return peak - std::max(left_low, right_low);
   };
   std::vector<int> prominent;
@@ -232,6 +233,48 @@ void fill_statistics(CardiacResult* result) {
   result->ef_median = median_of(used);
 }
 
+// The per-frame measurement noise of a curve: robust SD of its residual from a 5-point quadratic
+// (Savitzky-Golay) fit. A smooth curve, peaks included, is locally quadratic and leaves almost no
+// residual; mask pixelation noise does. 0.717 = sqrt(1 - 17/35) rescales the residual to the noise.
+double measurement_noise(const std::vector<double>& volume, const std::vector<char>& invalid) {
+  std::vector<double> residuals;
+  for (std::size_t i = 2; i + 2 < volume.size(); ++i) {
+    bool usable = true;
+    for (std::size_t k = i - 2; k <= i + 2; ++k) usable = usable && !invalid[k];
+    if (!usable) continue;
+    const double fit = (-3 * volume[i - 2] + 12 * volume[i - 1] + 17 * volume[i] + 12 * volume[i + 1] - 3 * volume[i + 2]) / 35;
+    residuals.push_back(std::abs(volume[i] - fit));
+  }
+  return 1.4826 * median_of(residuals) / 0.717;
+}
+
+// The volume of an automatic keyframe: the mean over the keyframe and its contiguous neighbours (up to
+// kPlateauMaxFrames each side) whose volume is within 2.5 noise SDs (at most 1%) of the keyframe's.
+// The LV volume is constant through isovolumic contraction (ED) and relaxation (ES), so several frames
+// are equally the extremum; with per-frame noise the extremum frame is the noisiest of them, which
+// biases EF upward (largest EDV, smallest ESV). Frames the measurement cannot tell apart from the
+// keyframe are averaged instead; on a noiseless curve nothing is averaged. A clinician's keyframe is
+// taken as is.
+constexpr int kPlateauMaxFrames = 2;
+
+double keyframe_volume(const std::vector<double>& volume, const std::vector<char>& invalid, int frame, double noise) {
+  const int n = static_cast<int>(volume.size());
+  const double centre = volume[static_cast<std::size_t>(frame)];
+  const double tolerance = std::min(2.5 * noise, 0.01 * std::abs(centre));
+  double sum = centre;
+  int count = 1;
+  for (int direction : {-1, +1}) {
+    for (int step = 1; step <= kPlateauMaxFrames; ++step) {
+      const int k = frame + direction * step;
+      if (k < 0 || k >= n || invalid[static_cast<std::size_t>(k)]) break;
+      const double v = volume[static_cast<std::size_t>(k)];
+      if (std::abs(v - centre) > tolerance) break;
+      sum += v, ++count;
+    }
+  }
+  return sum / count;
+}
+
 bool invalid_near(const std::vector<char>& invalid, int frame) {
   const int n = static_cast<int>(invalid.size());
   return (frame > 0 && invalid[static_cast<std::size_t>(frame - 1)]) || (frame + 1 < n && invalid[static_cast<std::size_t>(frame + 1)]);
@@ -248,12 +291,13 @@ const char kTimingRule[] = "ES is ";  // the start of the ED/ES distance rule's 
 // clinician's choice stands).
 void assess_beats(CardiacResult* result, const std::vector<double>& volume, const std::vector<char>& invalid,
                   const std::vector<double>* times, const std::vector<Beat>* earlier, const CardiacOptions& options) {
+  const double noise = measurement_noise(volume, invalid);
   for (std::size_t k = 0; k < result->beats.size(); ++k) {
     Beat& beat = result->beats[k];
     beat.excluded = false;
     beat.exclusion_reason.clear();
-    beat.edv = volume[static_cast<std::size_t>(beat.ed_frame)];
-    beat.esv = volume[static_cast<std::size_t>(beat.es_frame)];
+    beat.edv = beat.edited ? volume[static_cast<std::size_t>(beat.ed_frame)] : keyframe_volume(volume, invalid, beat.ed_frame, noise);
+    beat.esv = beat.edited ? volume[static_cast<std::size_t>(beat.es_frame)] : keyframe_volume(volume, invalid, beat.es_frame, noise);
     beat.ef_percent = beat.edv > 0 ? 100.0 * (beat.edv - beat.esv) / beat.edv : 0.0;
     auto exclude = [&](std::string why) { beat.excluded = true, beat.exclusion_reason = std::move(why); };
     if (invalid[static_cast<std::size_t>(beat.ed_frame)] || invalid[static_cast<std::size_t>(beat.es_frame)]) {
