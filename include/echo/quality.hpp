@@ -68,9 +68,10 @@ struct QualityOptions {
 
   // Gain, from the original pixels inside the sector (grey levels 0..255).
   double max_mean_level = 110.0;        // over-gain: mean level above this ...
-  double max_saturated_fraction = 0.08; // ... or more than this fraction of pixels >= saturated_level
+  double max_saturated_fraction = 0.02; // ... or more than this fraction of pixels >= saturated_level ...
   int saturated_level = 250;
-  double min_mean_level = 14.0;         // under-gain: mean level below this ...
+  double max_p95_level = 180.0;         // ... or a 95th percentile grey level above this
+  double min_mean_level = 12.0;         // under-gain: mean level below this ...
   double max_dark_fraction = 0.85;      // ... or more than this fraction of pixels <= dark_level
   int dark_level = 10;
   // Contrast ratio (p95 - p5) / (p95 + p5) of the sector's grey levels, 0..1; below this = low contrast.
@@ -87,7 +88,7 @@ struct QualityOptions {
   // Probe motion: largest global displacement of the image content between consecutive measured frames
   // (phase correlation, 3-tap median over time), as a fraction of the sector crop side (resolution
   // independent); also reported in mm when calibrated. Slow drift (breathing) is not probe motion.
-  double max_motion_fraction = 0.04;
+  double max_motion_fraction = 0.03;
 
   // Colour Doppler: coloured fraction of the sector (ColorFindings) at or above this = reject.
   double max_doppler_fraction = 0.01;
@@ -99,10 +100,12 @@ struct QualityOptions {
   // LV cut off: fraction of the LV border within 2 px of the sector edge or the image edge.
   double max_lv_edge_fraction = 0.03;
 
-  // Foreshortening: LV long axis / LV width below this ...
-  double min_lv_length_width_ratio = 1.45;
+  // Foreshortening: LV long axis / LV width below this (dilated, failing hearts are rounder: kept low) ...
+  double min_lv_length_width_ratio = 1.30;
   // ... or LV long axis / sector depth below this (assessed when both are known) ...
   double min_lv_length_depth_fraction = 0.40;
+  // ... or an LV long axis shorter than this many mm at end-diastole (when calibrated; 0 = not used) ...
+  double min_lv_length_mm = 72.0;
   // ... or apex roundness (LV width at 20% of the long axis from the apex / maximal width) above this;
   // 0 = not used (the default: on the phantoms it did not separate foreshortened from normal LVs).
   double max_apex_roundness = 0.0;

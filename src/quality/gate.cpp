@@ -31,17 +31,22 @@ class Gate {
   explicit Gate(QualityReport& report) : report_(report) {}
 
   // A check whose measured value must stay >= threshold (at_least) or <= threshold.
-  void at_least(QualityCode code, Severity severity, double value, double threshold, const char* what_en,
+  // Each returns true when the check failed (a reason was added).
+  bool at_least(QualityCode code, Severity severity, double value, double threshold, const char* what_en,
                 const char* what_zh, const char* measure_en, const char* measure_zh) {
     const double check_score = score_at_least(value, threshold);
     note_score(severity, check_score);
-    if (value < threshold) add(code, severity, value, threshold, what_en, what_zh, measure_en, measure_zh, "<");
+    if (value >= threshold) return false;
+    add(code, severity, value, threshold, what_en, what_zh, measure_en, measure_zh, "<");
+    return true;
   }
-  void at_most(QualityCode code, Severity severity, double value, double threshold, const char* what_en,
+  bool at_most(QualityCode code, Severity severity, double value, double threshold, const char* what_en,
                const char* what_zh, const char* measure_en, const char* measure_zh) {
     const double check_score = score_at_most(value, threshold);
     note_score(severity, check_score);
-    if (value > threshold) add(code, severity, value, threshold, what_en, what_zh, measure_en, measure_zh, ">");
+    if (value <= threshold) return false;
+    add(code, severity, value, threshold, what_en, what_zh, measure_en, measure_zh, ">");
+    return true;
   }
   void fail(QualityCode code, Severity severity, double value, double threshold, std::string en, std::string zh) {
     if (severity == Severity::reject) score_ = std::min(score_, 0.0);
@@ -119,21 +124,21 @@ void check_timing(const QualityMetrics& m, const Cine& cine, const QualityOption
 }
 
 void check_image(const QualityMetrics& m, const QualityOptions& o, Gate& gate) {
-  gate.at_least(QualityCode::blurred, Severity::reject, m.relative_sharpness, o.min_relative_sharpness,
-                "image blurred", "图像模糊", "relative sharpness", "相对清晰度");
-  if (m.relative_sharpness >= o.min_relative_sharpness) {
+  // One reason per code: the first measure that fails is the one reported.
+  if (!gate.at_least(QualityCode::blurred, Severity::reject, m.relative_sharpness, o.min_relative_sharpness,
+                     "image blurred", "图像模糊", "relative sharpness", "相对清晰度")) {
     gate.at_least(QualityCode::blurred, Severity::reject, m.sharpness, o.min_sharpness, "image blurred", "图像模糊",
                   "sharpness", "清晰度");
   }
-  gate.at_most(QualityCode::overgain, Severity::reject, m.mean_level, o.max_mean_level, "over-gain", "增益过高",
-               "mean grey level", "平均灰度");
-  if (m.mean_level <= o.max_mean_level) {
-    gate.at_most(QualityCode::overgain, Severity::reject, m.saturated_fraction, o.max_saturated_fraction,
-                 "over-gain", "增益过高", "saturated fraction", "饱和像素比例");
+  if (!gate.at_most(QualityCode::overgain, Severity::reject, m.mean_level, o.max_mean_level, "over-gain",
+                    "增益过高", "mean grey level", "平均灰度") &&
+      !gate.at_most(QualityCode::overgain, Severity::reject, m.saturated_fraction, o.max_saturated_fraction,
+                    "over-gain", "增益过高", "saturated fraction", "饱和像素比例")) {
+    gate.at_most(QualityCode::overgain, Severity::reject, m.p95_level, o.max_p95_level, "over-gain", "增益过高",
+                 "95th percentile grey level", "95百分位灰度");
   }
-  gate.at_least(QualityCode::undergain, Severity::reject, m.mean_level, o.min_mean_level, "under-gain", "增益过低",
-                "mean grey level", "平均灰度");
-  if (m.mean_level >= o.min_mean_level) {
+  if (!gate.at_least(QualityCode::undergain, Severity::reject, m.mean_level, o.min_mean_level, "under-gain",
+                     "增益过低", "mean grey level", "平均灰度")) {
     gate.at_most(QualityCode::undergain, Severity::reject, m.dark_fraction, o.max_dark_fraction, "under-gain",
                  "增益过低", "dark fraction", "暗像素比例");
   }
@@ -173,31 +178,47 @@ void check_lv(const QualityMetrics& m, const Preprocessed& pre, const Cine& cine
   } else {
     gate.not_assessed(QualityCode::lv_cut_off);
   }
+  // Foreshortening: the first of these measures that fails is reported.
   bool foreshortening_assessed = false;
+  bool foreshortened = false;
   const auto length = lv.lv_long_axis_px ? lv.lv_long_axis_px : lv.lv_long_axis_mm;
   const auto width = lv.lv_long_axis_px ? lv.lv_width_px : lv.lv_width_mm;
   if (length && width && *width > 0) {
     foreshortening_assessed = true;
-    gate.at_least(QualityCode::foreshortened, Severity::reject, *length / *width, o.min_lv_length_width_ratio,
-                  "foreshortened LV", "左心室缩短", "long axis / width", "长轴/宽度");
+    foreshortened = gate.at_least(QualityCode::foreshortened, Severity::reject, *length / *width,
+                                  o.min_lv_length_width_ratio, "foreshortened LV", "左心室缩短", "long axis / width",
+                                  "长轴/宽度");
   }
   // Depth: the fan's radial extent, in the same unit as the long axis.
   const double depth_px = pre.sector.fan ? pre.sector.radius_px - pre.sector.start_radius_px : 0.0;
+  double length_depth_fraction = 0.0;
   if (depth_px > 0 && lv.lv_long_axis_px) {
-    foreshortening_assessed = true;
-    gate.at_least(QualityCode::foreshortened, Severity::reject, *lv.lv_long_axis_px / depth_px,
-                  o.min_lv_length_depth_fraction, "foreshortened LV", "左心室缩短", "long axis / sector depth",
-                  "长轴/扇区深度");
+    length_depth_fraction = *lv.lv_long_axis_px / depth_px;
   } else if (depth_px > 0 && lv.lv_long_axis_mm && cine.calibration.known()) {
+    length_depth_fraction = *lv.lv_long_axis_mm / (depth_px * cine.calibration.mm_per_px_y);
+  }
+  if (length_depth_fraction > 0) {
     foreshortening_assessed = true;
-    gate.at_least(QualityCode::foreshortened, Severity::reject, *lv.lv_long_axis_mm / (depth_px * cine.calibration.mm_per_px_y),
-                  o.min_lv_length_depth_fraction, "foreshortened LV", "左心室缩短", "long axis / sector depth",
-                  "长轴/扇区深度");
+    if (!foreshortened) {
+      foreshortened = gate.at_least(QualityCode::foreshortened, Severity::reject, length_depth_fraction,
+                                    o.min_lv_length_depth_fraction, "foreshortened LV", "左心室缩短",
+                                    "long axis / sector depth", "长轴/扇区深度");
+    }
+  }
+  if (lv.lv_long_axis_mm && o.min_lv_length_mm > 0) {
+    foreshortening_assessed = true;
+    if (!foreshortened) {
+      foreshortened = gate.at_least(QualityCode::foreshortened, Severity::reject, *lv.lv_long_axis_mm,
+                                    o.min_lv_length_mm, "foreshortened LV", "左心室缩短", "long axis mm",
+                                    "长轴(毫米)");
+    }
   }
   if (lv.apex_roundness && o.max_apex_roundness > 0) {
     foreshortening_assessed = true;
-    gate.at_most(QualityCode::foreshortened, Severity::reject, *lv.apex_roundness, o.max_apex_roundness,
-                 "foreshortened LV, rounded apex", "左心室缩短, 心尖圆钝", "apex roundness", "心尖圆钝度");
+    if (!foreshortened) {
+      gate.at_most(QualityCode::foreshortened, Severity::reject, *lv.apex_roundness, o.max_apex_roundness,
+                   "foreshortened LV, rounded apex", "左心室缩短, 心尖圆钝", "apex roundness", "心尖圆钝度");
+    }
   }
   if (!foreshortening_assessed) gate.not_assessed(QualityCode::foreshortened);
   (void)m;

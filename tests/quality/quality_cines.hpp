@@ -57,11 +57,11 @@ inline echo::Cine echo_like_cine(const CineSpec& spec) {
     cv::Mat tissue(canvas, CV_32F, cv::Scalar(55));
     const cv::Point2f centre(static_cast<float>(canvas.width / 2.0), static_cast<float>(margin + spec.height * 0.45));
     const cv::Size2f outer(static_cast<float>(70 * scale), static_cast<float>(110 * scale));
-    cv::ellipse(tissue, cv::RotatedRect(centre, outer * 1.0f, 0), cv::Scalar(150), -1, cv::LINE_AA);
+    cv::ellipse(tissue, cv::RotatedRect(centre, outer * 1.0f, 0), cv::Scalar(95), -1, cv::LINE_AA);
     cv::ellipse(tissue, cv::RotatedRect(centre, outer * static_cast<float>(0.75 * squeeze), 0), cv::Scalar(6), -1, cv::LINE_AA);
     cv::ellipse(tissue, cv::RotatedRect(centre + cv::Point2f(0, static_cast<float>(85 * scale)),
                                         cv::Size2f(static_cast<float>(200 * scale), static_cast<float>(25 * scale)), 0),
-                cv::Scalar(190), -1, cv::LINE_AA);  // bright pericardium-like band
+                cv::Scalar(125), -1, cv::LINE_AA);  // bright pericardium-like band
     cv::Mat image = tissue.mul(speckle);
     // Deterministic pseudo-random jumps in [-jitter, +jitter] on both axes.
     const double shift_x = spec.jitter_px * (static_cast<double>((f * 7919) % 13) / 6.0 - 1.0);
