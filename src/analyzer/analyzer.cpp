@@ -15,16 +15,6 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-const char* precision_name(Precision precision) {
-  switch (precision) {
-    case Precision::fp32: return "fp32";
-    case Precision::int8: return "int8";
-    case Precision::fp16: return "fp16";
-    case Precision::auto_select: break;
-  }
-  return "auto";
-}
-
 // Calibration is good enough for volumes in mL only when it is known and trusted.
 std::string volumes_unavailable_reason(const Calibration& calibration) {
   if (!calibration.known()) return "no physical calibration in the source: volumes withheld, EF from relative volumes";
