@@ -11,6 +11,10 @@ mkdir -p "$out"
 echoa="${ECHO_BUILD_DIR:-$root/build}/tools/echoa/echoa"
 "$echoa" synth --view a4c --ef 55 --hr 70 --seed 7 --out "$out/phantom_a4c.dcm"
 "$echoa" info "$out/phantom_a4c.dcm"
-"$echoa" analyze --overlay "$out/overlay" "$out/phantom_a4c.dcm"
-"$echoa" analyze --json "$out/phantom_a4c.dcm" > "$out/report.json"
+# Exit status 1 means "refused by the quality gate": a valid answer, so only errors (2, 64) stop the demo.
+status=0
+"$echoa" analyze --overlay "$out/overlay" "$out/phantom_a4c.dcm" || status=$?
+if ((status > 1)); then exit "$status"; fi
+"$echoa" analyze --json "$out/phantom_a4c.dcm" > "$out/report.json" || status=$?
+if ((status > 1)); then exit "$status"; fi
 echo "report: $out/report.json   overlays: $out/overlay/phantom_a4c/{ed,es,volume_curve}.png"
