@@ -5,6 +5,7 @@
 #include <echo/echo.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -757,7 +758,8 @@ TEST_F(CapiModel, CapiBadArgumentsInSessions) {
 }
 
 TEST_F(CapiModel, LoadsAModelFromMemory) {
-  const std::string base = std::string(ECHO_MODELS_DIR) + "/lv_seg_int8";
+  const char* model_dir = std::getenv("ECHO_MODEL_DIR");  // the same override as the default model's
+  const std::string base = std::string(model_dir != nullptr ? model_dir : ECHO_MODELS_DIR) + "/lv_seg_int8";
   const std::vector<char> weights = read_bytes(base + ".pt");
   const std::vector<char> manifest = read_bytes(base + ".json");
   ASSERT_FALSE(weights.empty()) << base << ".pt is missing";

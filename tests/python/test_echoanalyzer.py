@@ -156,7 +156,7 @@ def test_streaming_session_from_a_loop(model):
 
 
 def test_model_from_bytes(model):
-    base = os.path.join(os.environ["ECHO_MODELS_DIR"], "lv_seg_int8")
+    base = os.path.join(os.environ.get("ECHO_MODEL_DIR") or os.environ["ECHO_MODELS_DIR"], "lv_seg_int8")
     with open(base + ".pt", "rb") as w, open(base + ".json", "rb") as m:
         from_memory = ea.Model.from_bytes(w.read(), m.read(), threads=2)
     assert from_memory.info.weights_sha256 == model.info.weights_sha256
