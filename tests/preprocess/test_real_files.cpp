@@ -1,6 +1,7 @@
 // Sector and colour findings on the real DICOM files of ../shared/data/dicom.
-// With ECHO_WRITE_DOCS=<folder> in the environment the sector overlays are also written there
-// (that is how docs/sector_*.png are made).
+// With ECHO_WRITE_DOCS=<folder> in the environment the sector overlays and masks of the two B-mode files
+// are also written there (that is how docs/sector_*.png are made):
+//   ECHO_WRITE_DOCS=docs build-qual/tests/preprocess/test_preprocess --gtest_filter='RealFiles.*'
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -25,7 +26,8 @@ echo::Cine read_real(const std::string& name) {
 }
 
 // The first frame in grey with the sector mask's outline in green and the fitted apex in red.
-void write_overlay(const echo::Cine& cine, const echo::SectorGeometry& sector, const std::string& stem) {
+void write_overlay(const echo::Cine& cine, const echo::SectorGeometry& sector, const std::string& stem,
+                   bool for_docs = false) {
   cv::Mat grey(cine.rows, cine.cols, CV_8U, const_cast<std::uint8_t*>(cine.frame(0)));
   cv::Mat picture;
   if (!cine.color.empty() && cine.color[0].rgb.width == cine.cols) {
@@ -43,8 +45,9 @@ void write_overlay(const echo::Cine& cine, const echo::SectorGeometry& sector, c
   cv::rectangle(picture, cv::Rect(sector.box_x0, sector.box_y0, sector.box_width(), sector.box_height()),
                 cv::Scalar(255, 160, 0), 1);
   cv::resize(picture, picture, cv::Size(), 2.0, 2.0, cv::INTER_NEAREST);
-  const std::vector<std::filesystem::path> folders = {
-      echo_test::scratch_dir(), std::getenv("ECHO_WRITE_DOCS") ? std::getenv("ECHO_WRITE_DOCS") : ""};
+  const char* docs = std::getenv("ECHO_WRITE_DOCS");
+  const std::vector<std::filesystem::path> folders = {echo_test::scratch_dir(),
+                                                      for_docs && docs != nullptr ? docs : ""};
   for (const auto& folder : folders) {
     if (folder.empty()) continue;
     cv::imwrite((folder / ("sector_" + stem + ".png")).string(), picture);
@@ -71,7 +74,7 @@ TEST(RealFiles, SectorOfSonositeApicalView) {
   const echo::Cine cine = read_real("examples_ybr_color.dcm");
   ASSERT_EQ(cine.cols, 320);
   const echo::SectorGeometry sector = echo::detect_sector(cine);
-  write_overlay(cine, sector, "examples_ybr_color");
+  write_overlay(cine, sector, "examples_ybr_color", true);
   ASSERT_TRUE(sector.found) << sector.note;
   EXPECT_EQ(sector.source, "image");
   EXPECT_NE(sector.note.find("does not fit"), std::string::npos) << sector.note;
@@ -97,7 +100,7 @@ TEST(RealFiles, SectorOfExerciseEchoWithApexOutsideTheImage) {
   const echo::Cine cine = read_real("US-MONO2-8-8x-execho.dcm");
   ASSERT_EQ(cine.cols, 128);
   const echo::SectorGeometry sector = echo::detect_sector(cine);
-  write_overlay(cine, sector, "US-MONO2-8-8x-execho");
+  write_overlay(cine, sector, "US-MONO2-8-8x-execho", true);
   ASSERT_TRUE(sector.found) << sector.note;
   EXPECT_TRUE(sector.fan) << sector.note;
   EXPECT_LT(sector.apex_px.y, 0.0);  // above the top row

@@ -15,6 +15,9 @@
 #include <set>
 #include <sstream>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "echo/quality.hpp"
 #include "echo/synth.hpp"
 #include "test_support.hpp"
@@ -51,16 +54,44 @@ echo::LvEvidence evidence_from_truth(const echo::SynthCase& phantom, const echo:
 struct Outcome {
   echo::SynthParams params;
   echo::QualityReport report;
+  cv::Mat picture;  // a middle frame (colour when the phantom has it), for the docs montage
 };
 
 Outcome run_case(const echo::SynthParams& params) {
   auto phantom = echo::generate_phantom(params);
   EXPECT_TRUE(phantom.has_value()) << (phantom ? "" : phantom.error().message);
-  if (!phantom) return {params, {}};
+  if (!phantom) return {params, {}, {}};
   const auto pre = echo::preprocess(phantom->cine);
   EXPECT_TRUE(pre.has_value());
-  if (!pre) return {params, {}};
-  return {params, echo::assess_quality(phantom->cine, *pre, {}, evidence_from_truth(*phantom, *pre))};
+  if (!pre) return {params, {}, {}};
+  Outcome outcome{params, echo::assess_quality(phantom->cine, *pre, {}, evidence_from_truth(*phantom, *pre)), {}};
+  const echo::Cine& cine = phantom->cine;
+  const int middle = cine.frame_count() / 2;
+  const cv::Mat grey(cine.rows, cine.cols, CV_8U, const_cast<std::uint8_t*>(cine.frame(middle)));
+  cv::cvtColor(grey, outcome.picture, cv::COLOR_GRAY2BGR);
+  for (const auto& colour : cine.color) {
+    if (colour.frame_index == middle && colour.rgb.width == cine.cols) {
+      const cv::Mat rgb(cine.rows, cine.cols, CV_8UC3, const_cast<std::uint8_t*>(colour.rgb.pixels.data()));
+      cv::cvtColor(rgb, outcome.picture, cv::COLOR_RGB2BGR);
+    }
+  }
+  return outcome;
+}
+
+// One tile per case: the frame and what the gate said.
+cv::Mat tile(const Outcome& outcome, const std::string& title) {
+  cv::Mat small;
+  cv::resize(outcome.picture, small, cv::Size(240, 180), 0, 0, cv::INTER_AREA);
+  std::string verdict = outcome.report.pass ? "pass" : "";
+  for (const auto& reason : outcome.report.reasons) {
+    if (reason.severity == echo::Severity::reject) verdict += (verdict.empty() ? "" : ", ") + std::string(reason.code_name);
+  }
+  cv::rectangle(small, cv::Rect(0, 0, 240, 18), cv::Scalar(0, 0, 0), cv::FILLED);
+  cv::putText(small, title, cv::Point(3, 13), cv::FONT_HERSHEY_SIMPLEX, 0.42, cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
+  cv::rectangle(small, cv::Rect(0, 162, 240, 18), cv::Scalar(0, 0, 0), cv::FILLED);
+  cv::putText(small, "gate: " + verdict, cv::Point(3, 175), cv::FONT_HERSHEY_SIMPLEX, 0.42,
+              outcome.report.pass ? cv::Scalar(80, 255, 80) : cv::Scalar(80, 80, 255), 1, cv::LINE_AA);
+  return small;
 }
 
 // Parameters spread over the generator's ranges, deterministic in `index`.
@@ -130,6 +161,16 @@ int sweep_size(int fallback) {
 
 // Each artefact on two different phantoms fails, and for its own reason.
 TEST(PhantomGate, EachArtefactFailsWithItsReason) {
+  std::vector<cv::Mat> tiles;
+  {
+    echo::SynthParams params = varied_params(1, {});
+    params.width = 320;
+    params.height = 240;
+    params.fps = 40;
+    const Outcome clean = run_case(params);
+    EXPECT_TRUE(clean.report.pass) << describe(clean);
+    tiles.push_back(tile(clean, "clean"));
+  }
   for (Artifact artifact : echo::all_artifacts()) {
     if (artifact == Artifact::offaxis) continue;  // not a gate requirement (see docs/quality.md)
     for (int index : {1, 2}) {
@@ -142,8 +183,22 @@ TEST(PhantomGate, EachArtefactFailsWithItsReason) {
       EXPECT_TRUE(outcome.report.has(expected_code(artifact)))
           << echo::artifact_name(artifact) << " should give " << echo::quality_code_name(expected_code(artifact))
           << ": " << describe(outcome);
+      if (index == 1) tiles.push_back(tile(outcome, echo::artifact_name(artifact)));
     }
   }
+  // Montage (docs/quality_artefacts.png with ECHO_WRITE_DOCS=docs).
+  while (tiles.size() % 5 != 0) tiles.push_back(cv::Mat::zeros(180, 240, CV_8UC3));
+  std::vector<cv::Mat> rows;
+  for (std::size_t i = 0; i < tiles.size(); i += 5) {
+    cv::Mat row;
+    cv::hconcat(std::vector<cv::Mat>(tiles.begin() + static_cast<std::ptrdiff_t>(i), tiles.begin() + static_cast<std::ptrdiff_t>(i + 5)), row);
+    rows.push_back(row);
+  }
+  cv::Mat montage;
+  cv::vconcat(rows, montage);
+  std::vector<std::filesystem::path> folders = {echo_test::scratch_dir()};
+  if (const char* docs = std::getenv("ECHO_WRITE_DOCS")) folders.emplace_back(docs);
+  for (const auto& folder : folders) cv::imwrite((folder / "quality_artefacts.png").string(), montage);
 }
 
 // Clean phantoms across views, EF, heart rate, frame rate, image size, rhythm and overlays pass (>= 95%),
@@ -214,4 +269,69 @@ TEST(PhantomGate, Sweep) {
   std::vector<std::filesystem::path> folders = {echo_test::scratch_dir()};
   if (const char* docs = std::getenv("ECHO_WRITE_DOCS")) folders.emplace_back(docs);
   for (const auto& folder : folders) std::ofstream(folder / "quality_confusion.md") << md.str();
+}
+
+// How the classic "variance of the Laplacian < 50 on the 8-bit frame" rule relates to the gate's measures:
+// the same phantom frame blurred by a Gaussian of sigma pixels at its own size, measured natively (3x3
+// Laplacian inside the eroded sector) and at the metric size. Writes quality_sharpness.md with
+// ECHO_WRITE_DOCS. The native measure collapses at about 1.2 px of blur at every image size, whatever
+// that means physically; the metric-size measures follow the blur relative to the sector.
+TEST(PhantomGate, ClassicSharpnessRuleAcrossImageSizes) {
+  std::ostringstream md;
+  md << "| image | blur sigma (px) | native var(Laplacian) | metric var(Laplacian) | relative sharpness |\n"
+     << "|---|---|---|---|---|\n";
+  for (auto [width, height] : {std::pair{320, 240}, std::pair{640, 480}, std::pair{800, 600}}) {
+    echo::SynthParams params;
+    params.seed = 3;
+    params.width = width;
+    params.height = height;
+    params.frame_count = 4;
+    const auto phantom = echo::generate_phantom(params);
+    ASSERT_TRUE(phantom.has_value());
+    double previous_relative = 1e9;
+    for (double sigma : {0.0, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0}) {
+      echo::Cine cine = phantom->cine;
+      const auto clean_pre = echo::preprocess(cine);
+      ASSERT_TRUE(clean_pre.has_value());
+      const cv::Mat mask(cine.rows, cine.cols, CV_8U, const_cast<std::uint8_t*>(clean_pre->sector.mask.pixels.data()));
+      cv::Mat inner;
+      cv::erode(mask, inner, cv::Mat(), cv::Point(-1, -1), 3);
+      double native = 0.0;
+      for (int f = 0; f < cine.frame_count(); ++f) {
+        cv::Mat frame(cine.rows, cine.cols, CV_8U, cine.frame(f));
+        if (sigma > 0) {
+          cv::Mat blurred;
+          cv::GaussianBlur(frame, blurred, cv::Size(0, 0), sigma);
+          blurred.copyTo(frame, mask);
+        }
+        if (f == 0) {
+          cv::Mat laplacian;
+          cv::Laplacian(frame, laplacian, CV_64F, 1);
+          cv::Scalar mean, deviation;
+          cv::meanStdDev(laplacian, mean, deviation, inner);
+          native = deviation[0] * deviation[0];
+        }
+      }
+      const auto pre = echo::preprocess(cine);
+      ASSERT_TRUE(pre.has_value());
+      const auto metrics = echo::measure_quality(cine, *pre);
+      EXPECT_LT(metrics.relative_sharpness, previous_relative) << width << "x" << height << " sigma " << sigma;
+      previous_relative = metrics.relative_sharpness;
+      if (sigma == 0.0) {
+        EXPECT_GE(metrics.relative_sharpness, echo::QualityOptions{}.min_relative_sharpness);
+      }
+      if (sigma == 6.0) {
+        EXPECT_LT(metrics.relative_sharpness, echo::QualityOptions{}.min_relative_sharpness);
+      }
+      if (sigma == 2.0) {
+        EXPECT_LT(native, 50.0) << "the classic rule calls a 2-px blur blurred at every size";
+      }
+      md << "| " << width << "x" << height << " | " << sigma << " | " << native << " | " << metrics.sharpness << " | "
+         << metrics.relative_sharpness << " |\n";
+    }
+  }
+  std::cout << md.str();
+  std::vector<std::filesystem::path> folders = {echo_test::scratch_dir()};
+  if (const char* docs = std::getenv("ECHO_WRITE_DOCS")) folders.emplace_back(docs);
+  for (const auto& folder : folders) std::ofstream(folder / "quality_sharpness.md") << md.str();
 }
