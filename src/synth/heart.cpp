@@ -67,10 +67,10 @@ Anatomy draw_anatomy(std::uint64_t seed, double ef_percent, double shape_irregul
   a.rv_apex_fraction = rng.uniform(0.22, 0.35);
   a.rv_wall_mm = rng.uniform(3.5, 5.0);
   a.tricuspid_offset_mm = rng.uniform(5, 10);
-  a.la_radius_mm = rng.uniform(17, 23);
-  a.la_length_mm = rng.uniform(42, 56);
-  a.ra_radius_mm = rng.uniform(15, 20);
-  a.ra_length_mm = rng.uniform(38, 50);
+  a.la_radius_mm = rng.uniform(15.5, 20);
+  a.la_length_mm = rng.uniform(38, 50);
+  a.ra_radius_mm = rng.uniform(14, 18);
+  a.ra_length_mm = rng.uniform(34, 46);
   a.atrial_wall_mm = rng.uniform(2.2, 3.2);
   a.interatrial_gap_mm = rng.uniform(3, 5);
   a.pericardium_mm = rng.uniform(2.0, 3.5);
@@ -80,9 +80,9 @@ Anatomy draw_anatomy(std::uint64_t seed, double ef_percent, double shape_irregul
   a.tricuspid_anterior_mm = rng.uniform(17, 22);
   a.papillary_offset = rng.uniform(0, 1);
   a.myocardium_echo = rng.uniform(0.85, 1.15);
-  a.pericardium_echo = rng.uniform(4.0, 6.0);
-  a.blood_echo = rng.uniform(0.008, 0.016);
-  a.background_echo = rng.uniform(0.08, 0.16);
+  a.pericardium_echo = rng.uniform(3.0, 4.5);
+  a.blood_echo = rng.uniform(0.014, 0.024);
+  a.background_echo = rng.uniform(0.1, 0.17);
   return a;
 }
 

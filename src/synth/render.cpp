@@ -163,10 +163,12 @@ struct Renderer::Impl {
   double dtheta = 0, dz = 0, start_mm = 0;
   std::vector<double> sin_b, cos_b, depth;
   std::vector<std::vector<float>> lateral_kernels;
-  std::vector<float> axial_kernel;
+  std::vector<float> axial_kernel, haze_axial, smooth_axial;
+  std::vector<std::vector<float>> haze_lateral, smooth_lateral;
+  float haze_level = 0.12f;
   std::vector<float> tgc_db, attenuation, clutter_amp, chest_depth, lateral_gain_db;
   ComplexField speckle_a, speckle_b, fixed;
-  MottleField mottle, fixed_mottle;
+  MottleField mottle, fixed_mottle, dropout;
   std::vector<float> thermal_re, thermal_im;
   float thermal_amp = 1e-4f;
   std::vector<std::uint8_t> gray_lut;
@@ -232,7 +234,7 @@ void Renderer::Impl::build_tables() {
   const double focus_mm = geo.depth_mm * rng.uniform(0.45, 0.6);
   const double tgc_error_db = rng.uniform(1.5, 3.5), tgc_phase = rng.uniform(0, 2 * kPi);
   const double atten_db_per_mm = rng.uniform(0.22, 0.3);  // round trip, about 0.5 dB/cm/MHz at 2.5 MHz
-  const double clutter_level = rng.uniform(0.25, 0.45) * display.clutter;
+  const double clutter_level = rng.uniform(0.3, 0.55) * display.clutter;
   depth.resize(ns);
   tgc_db.resize(ns);
   attenuation.resize(ns);
@@ -246,12 +248,18 @@ void Renderer::Impl::build_tables() {
     // TGC compensates most of the attenuation; what remains is a slow, imperfect depth-gain curve.
     tgc_db[j] = static_cast<float>(0.94 * att_db + tgc_error_db * std::sin(kPi * z / geo.depth_mm * 1.3 + tgc_phase) +
                                    2.0 * std::exp(-z / 25.0));
-    clutter_amp[j] = static_cast<float>(clutter_level * std::exp(-z / 18.0) + 0.008 * clutter_level);
-    const double sigma_mm = 0.8 * std::sqrt(1.0 + std::pow((z - focus_mm) / 38.0, 2.0)) * display.psf_lateral_scale;
+    clutter_amp[j] = static_cast<float>(clutter_level * std::exp(-z / 30.0) + 0.01 * clutter_level);
+    const double sigma_mm = 1.1 * std::sqrt(1.0 + std::pow((z - focus_mm) / 38.0, 2.0)) * display.psf_lateral_scale;
     const double sigma_beams = std::clamp(sigma_mm / (std::max(z, 5.0) * dtheta), 0.5, 9.0 * display.psf_lateral_scale);
     lateral_kernels[j] = gaussian_kernel(sigma_beams, true);
   }
-  axial_kernel = gaussian_kernel(0.45 * display.psf_axial_scale / dz, true);
+  axial_kernel = gaussian_kernel(0.65 * display.psf_axial_scale / dz, true);
+  haze_lateral.assign(ns, gaussian_kernel(5.0, false));
+  haze_axial = gaussian_kernel(3.0 / dz, false);
+  haze_level = static_cast<float>(rng.uniform(0.15, 0.22) * (display.clutter > 1 ? 2.0 : 1.0));
+  // Post-detection smoothing of the log image (the scanner's video filter): softens speckle nulls.
+  smooth_lateral.assign(ns, gaussian_kernel(0.5, false));
+  smooth_axial = gaussian_kernel(0.2 / dz, false);
   if (doppler.enabled) {
     auto beam_of = [&](double angle) { return std::clamp(static_cast<int>(std::lround((angle + geo.half_angle_rad) / dtheta)), 0, nb - 1); };
     auto sample_of = [&](double mm) { return std::clamp(static_cast<int>(std::lround((mm - start_mm) / dz)), 0, ns - 1); };
@@ -296,6 +304,7 @@ void Renderer::Impl::build_fields() {
   fixed.build(rng, -140, 140, -10, 220, 0.45f);
   mottle.build(rng, -160, 160, -100, 280, 3.5f, 0.45f);
   fixed_mottle.build(rng, -160, 160, -20, 240, 2.5f, 0.5f);
+  dropout.build(rng, -160, 160, -100, 280, 9.0f, 0.9f);
   const std::size_t n_thermal = std::size_t{1} << 17;
   thermal_re.resize(n_thermal);
   thermal_im.resize(n_thermal);
@@ -481,6 +490,8 @@ void Renderer::render(const FrameState& f, int frame_index, RenderWorkspace& ws,
   ws.tmp_re.resize(n);
   ws.tmp_im.resize(n);
   ws.polar_gray.resize(n);
+  ws.echo.resize(n);
+  ws.echo_tmp.resize(n);
   const int box_w = m.doppler.beam1 - m.doppler.beam0 + 1, box_h = m.doppler.sample1 - m.doppler.sample0 + 1;
   if (m.doppler.enabled) ws.velocity.assign(static_cast<std::size_t>(box_w) * box_h, 0.0f);
 
@@ -524,12 +535,14 @@ void Renderer::render(const FrameState& f, int frame_index, RenderWorkspace& ws,
           n_re = ca * a_re + sa * b_re;
           n_im = ca * a_im + sa * b_im;
           const float mot = m.mottle.sample(t.mat_u, t.mat_w);
+          // Patchy dropout: large, slowly varying regions where the wall returns little echo.
+          const float drop = std::min(1.0f, m.dropout.sample(t.mat_u, t.mat_w));
           if (t.label == Label::background) {
-            echo *= mot * mot * mot;
+            echo *= mot * mot;
           } else if (t.label == Label::lv_myocardium || t.label == Label::other_wall) {
-            echo *= 0.35f + 0.65f * mot;
+            echo *= (0.35f + 0.65f * mot) * (0.3f + 0.7f * drop);
           } else if (t.label == Label::pericardium) {
-            echo *= 0.6f + 0.4f * mot;
+            echo *= (0.6f + 0.4f * mot) * (0.5f + 0.5f * drop);
           }
         }
         e_re = echo * n_re;
@@ -541,6 +554,23 @@ void Renderer::render(const FrameState& f, int frame_index, RenderWorkspace& ws,
       const float cm = clutter * m.fixed_mottle.sample(static_cast<float>(X) * 0.7f, static_cast<float>(z) * 0.5f + 60.0f);
       ws.re[idx] = e_re + cm * c_re;
       ws.im[idx] = e_im + cm * c_im;
+      ws.echo[idx] = std::sqrt(e_re * e_re + e_im * e_im);
+    }
+  }
+
+  // Side lobes and multipath: a faint, broad smear of the surrounding echoes that fills the cavities
+  // with haze near bright walls.
+  convolve_rows(ws.echo.data(), ws.echo_tmp.data(), ns, nb, m.haze_lateral);
+  convolve_columns(ws.echo_tmp.data(), ws.echo.data(), ns, nb, m.haze_axial);
+  {
+    std::uint64_t hz = m.seed ^ (0xD1B54A32D192ED03ULL * static_cast<std::uint64_t>(frame_index + 7));
+    const std::size_t off = static_cast<std::size_t>(splitmix64(hz)) & (m.thermal_re.size() - 1);
+    const std::size_t msk = m.thermal_re.size() - 1;
+    const float level = m.haze_level;
+    for (std::size_t k = 0; k < n; ++k) {
+      const float a = level * ws.echo[k];
+      ws.re[k] += a * m.thermal_re[(k * 5 + off) & msk];
+      ws.im[k] += a * m.thermal_im[(k * 5 + off) & msk];
     }
   }
 
@@ -565,10 +595,14 @@ void Renderer::render(const FrameState& f, int frame_index, RenderWorkspace& ws,
       const std::size_t k = (idx * 7 + offset) & mask;
       const float r = ws.re[idx] * att + m.thermal_amp * m.thermal_re[k];
       const float i = ws.im[idx] * att + m.thermal_amp * m.thermal_im[k];
-      const float db = 10.0f * std::log10(r * r + i * i + 1e-30f) + row_db + m.lateral_gain_db[b];
-      const int li = std::clamp(static_cast<int>((db - m.lut_lo) * inv_step), 0, lut_max);
-      ws.polar_gray[idx] = m.gray_lut[li];
+      ws.tmp_re[idx] = 10.0f * std::log10(r * r + i * i + 1e-30f) + row_db + m.lateral_gain_db[b];
     }
+  }
+  convolve_rows(ws.tmp_re.data(), ws.re.data(), ns, nb, m.smooth_lateral);
+  convolve_columns(ws.re.data(), ws.tmp_re.data(), ns, nb, m.smooth_axial);
+  for (std::size_t idx = 0; idx < n; ++idx) {
+    const int li = std::clamp(static_cast<int>((ws.tmp_re[idx] - m.lut_lo) * inv_step), 0, lut_max);
+    ws.polar_gray[idx] = m.gray_lut[li];
   }
 
   // 4. Scan conversion.

@@ -24,8 +24,8 @@ struct ImageGeometry {
 struct DisplaySettings {
   double gain_db = 0;           // added to every sample
   double dynamic_range_db = 52;
-  double top_db = 22;           // dB (myocardium = 0) shown as white
-  double gamma = 1.9;
+  double top_db = 26;           // dB (myocardium = 0) shown as white
+  double gamma = 1.6;
   double gray_offset = 0, gray_scale = 1;  // final affine on the 0..255 grey (low contrast)
   double psf_lateral_scale = 1, psf_axial_scale = 1;
   double post_blur_px = 0;      // extra Gaussian blur on the scan-converted image
@@ -52,7 +52,7 @@ struct OverlaySettings {
 
 // Per-worker scratch buffers.
 struct RenderWorkspace {
-  std::vector<float> re, im, tmp_re, tmp_im;
+  std::vector<float> re, im, tmp_re, tmp_im, echo, echo_tmp;
   std::vector<std::uint8_t> polar_gray;
   std::vector<float> velocity;      // colour-flow box, m/s toward the probe (0 = no flow)
   std::vector<std::uint8_t> frame_gray, frame_rgb;

@@ -84,6 +84,18 @@ void Scene::place_chambers(FrameState& f) const {
   f.rv_as = (f.tricuspid_s - f.rv_apex_s) / 1.6;
   f.rv_center_s = f.rv_apex_s + f.rv_as;
   f.atria_bottom_s = std::max(la_bottom, ra_bottom);
+  // Papillary muscles: anterolateral and posteromedial, standing off the mid-ventricular wall and
+  // moving with it.
+  const double angles[2] = {-0.45 - 0.3 * a_.papillary_offset, kPi + 0.75 + 0.3 * a_.papillary_offset};
+  for (int k = 0; k < 2; ++k) {
+    const double c = std::cos(angles[k]), s = std::sin(angles[k]);
+    const double sp = 0.56 * L0;
+    const double r = shape_.base_radius(sp) * shape_.harmonic(c, s, sp) * (1.0 - f.kc * shape_.motion_weight(c, s, sp));
+    FrameState::Papillary& pm = f.papillary[k];
+    pm.radial = {c, s, 0};
+    pm.tangential = {-s, c, 0};
+    pm.centre = {0.8 * r * c, 0.8 * r * s, sp / f.stretch};
+  }
 }
 
 TissueSample Scene::evaluate(const FrameState& f, double X, double Y, double dX, double dY) const {
@@ -132,6 +144,11 @@ TissueSample Scene::evaluate(const FrameState& f, double X, double Y, double dX,
   if (in_lv_range && lv.rho < lv.r) {
     out.label = Label::lv_cavity;
     out.echo = static_cast<float>(a_.blood_echo);
+    for (const auto& pm : f.papillary) {
+      const Vec3 d = p - pm.centre;
+      const double a = dot(d, pm.radial) / 6.0, b = dot(d, pm.tangential) / 6.5, c = d.z / (11.0 / f.stretch);
+      if (a * a + b * b + c * c < 1.0) out.echo = static_cast<float>(0.75 * a_.myocardium_echo);
+    }
     return out;
   }
   const bool in_cap = s < 0 && s > -h_apex &&
@@ -143,7 +160,7 @@ TissueSample Scene::evaluate(const FrameState& f, double X, double Y, double dX,
     Vec3 n{lv.cos_phi, lv.sin_phi, in_cap ? -1.0 : -slope};
     const double cosine = std::abs(dot(n, beam)) / std::sqrt(dot(n, n));
     out.wall_cos = static_cast<float>(cosine);
-    double echo = a_.myocardium_echo * (0.5 + 0.5 * cosine);
+    double echo = a_.myocardium_echo * (0.5 + 0.5 * cosine * std::sqrt(cosine));
     // Specular endocardial and epicardial surfaces: bright where the beam meets them head-on.
     const double to_endo = lv.rho - lv.r, to_epi = epi - lv.rho;
     const double c4 = cosine * cosine * cosine * cosine;
@@ -194,7 +211,7 @@ TissueSample Scene::evaluate(const FrameState& f, double X, double Y, double dX,
       const double gx = p.x / (ro * ro), gy = p.y / (ro * ro), gz = ds / (so * so);
       const double cosine = std::abs(dot(Vec3{gx, gy, gz}, beam)) / std::sqrt(gx * gx + gy * gy + gz * gz + 1e-12);
       out.wall_cos = static_cast<float>(cosine);
-      out.echo = static_cast<float>(a_.myocardium_echo * (0.35 + 0.75 * cosine));
+      out.echo = static_cast<float>(a_.myocardium_echo * (0.25 + 0.5 * cosine));
       return out;
     }
     d_heart = std::min(d_heart, (std::sqrt(e_out) - 1.0) * std::min(ro, so));
@@ -215,7 +232,7 @@ TissueSample Scene::evaluate(const FrameState& f, double X, double Y, double dX,
       const double gx = dx / (ro * ro), gy = p.y / (ro * ro), gz = ds / (so * so);
       const double cosine = std::abs(dot(Vec3{gx, gy, gz}, beam)) / std::sqrt(gx * gx + gy * gy + gz * gz + 1e-12);
       out.wall_cos = static_cast<float>(cosine);
-      out.echo = static_cast<float>(a_.myocardium_echo * (0.35 + 0.75 * cosine));
+      out.echo = static_cast<float>(a_.myocardium_echo * (0.25 + 0.5 * cosine));
       return out;
     }
     d_heart = std::min(d_heart, (std::sqrt(e_out) - 1.0) * std::min(ro, so));
@@ -225,7 +242,9 @@ TissueSample Scene::evaluate(const FrameState& f, double X, double Y, double dX,
   const double thickness = a_.pericardium_mm + 7.0 * smoothstep(L0 + 15.0, f.atria_bottom_s, s);
   if (d_heart > 0 && d_heart < thickness) {
     out.label = Label::pericardium;
-    out.echo = static_cast<float>(a_.pericardium_echo * (1.0 - 0.35 * d_heart / thickness));
+    // Brightest behind the atria and at the apex, fainter beside the ventricles.
+    const double where = std::max(smoothstep(L0 - 10.0, L0 + 25.0, s), 1.0 - smoothstep(-5.0, 25.0, s));
+    out.echo = static_cast<float>(a_.pericardium_echo * (0.35 + 0.65 * where) * (1.0 - 0.35 * d_heart / thickness));
     return out;
   }
   out.label = Label::background;

@@ -53,6 +53,10 @@ struct FrameState {
   double ra_center_x = 0, ra_center_s = 0, ra_axis_s = 1, ra_r = 18, tricuspid_s = 0;
   double rv_center_x = 0, rv_center_s = 0, rv_ax = 20, rv_ay = 30, rv_as = 30, rv_apex_s = 0;
   double atria_bottom_s = 0;
+  // Papillary muscles (LV-local centre and the radial / tangential unit vectors of their position).
+  struct Papillary {
+    Vec3 centre, radial, tangential;
+  } papillary[2];
   std::vector<Capsule> valves;
   double valve_box[4] = {0, 0, 0, 0};  // x0, y0, x1, y1 screen mm bounding box of the capsules
   // Mitral orifice (plane coordinates) and flow, for colour Doppler.

@@ -249,8 +249,10 @@ TEST(SynthImage, BloodIsDarkAndMyocardiumBright) {
   ASSERT_GT(nw, 200);
   blood /= nb;
   wall /= nw;
-  EXPECT_LT(blood, 30.0);
-  EXPECT_GT(wall, blood + 40.0);
+  // The real apical frame of docs/phantom.md: cavity about 5, walls 40..100 grey levels.
+  EXPECT_LT(blood, 25.0);
+  EXPECT_GT(wall, 2.5 * blood);
+  EXPECT_GT(wall, blood + 30.0);
 }
 
 TEST(SynthImage, SpeckleMovesWithTheTissueInsteadOfBeingRedrawn) {
