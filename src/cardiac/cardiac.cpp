@@ -249,7 +249,9 @@ double measurement_noise(const std::vector<double>& volume, const std::vector<ch
 }
 
 // The volume of an automatic keyframe: the mean over the keyframe and its contiguous neighbours (up to
-// kPlateauMaxFrames each side) whose volume is within 2.5 noise SDs (at most 1%) of the keyframe's.
+// kPlateauMaxFrames each side) whose volume is within 2.5 noise SDs of the keyframe's, and within 1% of
+// it and 2% of the beat's stroke volume (so that averaging moves EDV or ESV by at most 2% of the stroke
+// even where the noise estimate is high: at 30 fps the fit residual also holds some of the signal).
 // The LV volume is constant through isovolumic contraction (ED) and relaxation (ES), so several frames
 // are equally the extremum; with per-frame noise the extremum frame is the noisiest of them, which
 // biases EF upward (largest EDV, smallest ESV). Frames the measurement cannot tell apart from the
@@ -257,10 +259,10 @@ double measurement_noise(const std::vector<double>& volume, const std::vector<ch
 // taken as is.
 constexpr int kPlateauMaxFrames = 2;
 
-double keyframe_volume(const std::vector<double>& volume, const std::vector<char>& invalid, int frame, double noise) {
+double keyframe_volume(const std::vector<double>& volume, const std::vector<char>& invalid, int frame, double noise, double stroke) {
   const int n = static_cast<int>(volume.size());
   const double centre = volume[static_cast<std::size_t>(frame)];
-  const double tolerance = std::min(2.5 * noise, 0.01 * std::abs(centre));
+  const double tolerance = std::min({2.5 * noise, 0.01 * std::abs(centre), 0.02 * std::abs(stroke)});
   double sum = centre;
   int count = 1;
   for (int direction : {-1, +1}) {
@@ -296,8 +298,9 @@ void assess_beats(CardiacResult* result, const std::vector<double>& volume, cons
     Beat& beat = result->beats[k];
     beat.excluded = false;
     beat.exclusion_reason.clear();
-    beat.edv = beat.edited ? volume[static_cast<std::size_t>(beat.ed_frame)] : keyframe_volume(volume, invalid, beat.ed_frame, noise);
-    beat.esv = beat.edited ? volume[static_cast<std::size_t>(beat.es_frame)] : keyframe_volume(volume, invalid, beat.es_frame, noise);
+    const double stroke = volume[static_cast<std::size_t>(beat.ed_frame)] - volume[static_cast<std::size_t>(beat.es_frame)];
+    beat.edv = beat.edited ? volume[static_cast<std::size_t>(beat.ed_frame)] : keyframe_volume(volume, invalid, beat.ed_frame, noise, stroke);
+    beat.esv = beat.edited ? volume[static_cast<std::size_t>(beat.es_frame)] : keyframe_volume(volume, invalid, beat.es_frame, noise, stroke);
     beat.ef_percent = beat.edv > 0 ? 100.0 * (beat.edv - beat.esv) / beat.edv : 0.0;
     auto exclude = [&](std::string why) { beat.excluded = true, beat.exclusion_reason = std::move(why); };
     if (invalid[static_cast<std::size_t>(beat.ed_frame)] || invalid[static_cast<std::size_t>(beat.es_frame)]) {

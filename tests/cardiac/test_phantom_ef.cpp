@@ -43,6 +43,7 @@ echo::SynthParams params_for(int index, echo::SynthView view) {
 struct Worst {
   double single_vs_discs = 0, single_vs_3d = 0, biplane_vs_3d = 0, biplane_vs_biplane_truth = 0;
   int keyframe_plateau_distance = 0, keyframe_exact_distance = 0, beats = 0;
+  double sum_single_vs_discs = 0, sum_single_vs_3d = 0, sum_biplane_vs_3d = 0, sum_biplane_vs_biplane_truth = 0;  // for means
 };
 Worst g_worst;
 
@@ -120,23 +121,30 @@ void check_case(int index) {
         EXPECT_LE(vs_discs, kEfTolerancePoints) << "single plane EF " << found->ef_percent << " vs its discs truth";
         g_worst.single_vs_discs = std::max(g_worst.single_vs_discs, vs_discs);
         g_worst.single_vs_3d = std::max(g_worst.single_vs_3d, std::abs(found->ef_percent - tb.ef_percent));
+        g_worst.sum_single_vs_discs += vs_discs;
+        g_worst.sum_single_vs_3d += std::abs(found->ef_percent - tb.ef_percent);
         ++g_worst.beats;
       } else {
         const double vs_3d = std::abs(found->ef_percent - tb.ef_percent);
         EXPECT_LE(vs_3d, kEfTolerancePoints) << "biplane EF " << found->ef_percent << " vs 3D truth " << tb.ef_percent;
         g_worst.biplane_vs_3d = std::max(g_worst.biplane_vs_3d, vs_3d);
-        g_worst.biplane_vs_biplane_truth =
-            std::max(g_worst.biplane_vs_biplane_truth, std::abs(found->ef_percent - ef(truth_biplane[ed], truth_biplane[es])));
+        const double vs_biplane_truth = std::abs(found->ef_percent - ef(truth_biplane[ed], truth_biplane[es]));
+        g_worst.biplane_vs_biplane_truth = std::max(g_worst.biplane_vs_biplane_truth, vs_biplane_truth);
+        g_worst.sum_biplane_vs_3d += vs_3d;
+        g_worst.sum_biplane_vs_biplane_truth += vs_biplane_truth;
       }
     }
   }
 }
 
 void report(const char* group) {
-  std::printf("[%s] so far %d truth beats: worst |EF| single vs its discs truth %.2f, single vs 3D %.2f, biplane vs 3D %.2f, "
-              "biplane vs biplane truth %.2f points; keyframes: worst distance to the truth plateau %d, to the truth frame %d\n",
-              group, g_worst.beats, g_worst.single_vs_discs, g_worst.single_vs_3d, g_worst.biplane_vs_3d, g_worst.biplane_vs_biplane_truth,
-              g_worst.keyframe_plateau_distance, g_worst.keyframe_exact_distance);
+  const double n = std::max(1, g_worst.beats);
+  std::printf("[%s] so far %d truth beats: |EF error| worst (mean) single vs its discs truth %.2f (%.2f), single vs 3D %.2f (%.2f), "
+              "biplane vs 3D %.2f (%.2f), biplane vs biplane truth %.2f (%.2f) points; keyframes: worst distance to the truth "
+              "plateau %d, to the truth frame %d\n",
+              group, g_worst.beats, g_worst.single_vs_discs, g_worst.sum_single_vs_discs / n, g_worst.single_vs_3d,
+              g_worst.sum_single_vs_3d / n, g_worst.biplane_vs_3d, g_worst.sum_biplane_vs_3d / n, g_worst.biplane_vs_biplane_truth,
+              g_worst.sum_biplane_vs_biplane_truth / n, g_worst.keyframe_plateau_distance, g_worst.keyframe_exact_distance);
 }
 
 // Five groups of ten, so that ctest can run them side by side.
