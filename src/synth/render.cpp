@@ -28,14 +28,12 @@ struct ComplexField {
     im.resize(re.size());
     for (std::size_t i = 0; i < re.size(); ++i) rng.normal_pair(re[i], im[i]);
   }
-  // Wraps around (periodic), so any coordinate is valid.
+  // Clamped at the edges: material coordinates stay well inside the field.
   inline void sample(float u, float w, float& out_re, float& out_im) const {
-    float fx = (u - u0) * inv_h, fy = (w - w0) * inv_h;
-    const float flx = std::floor(fx), fly = std::floor(fy);
-    const float ax = fx - flx, ay = fy - fly;
-    int x0 = static_cast<int>(flx) % (nx - 1), y0 = static_cast<int>(fly) % (ny - 1);
-    if (x0 < 0) x0 += nx - 1;
-    if (y0 < 0) y0 += ny - 1;
+    const float fx = std::clamp((u - u0) * inv_h, 0.0f, static_cast<float>(nx) - 1.001f);
+    const float fy = std::clamp((w - w0) * inv_h, 0.0f, static_cast<float>(ny) - 1.001f);
+    const int x0 = static_cast<int>(fx), y0 = static_cast<int>(fy);
+    const float ax = fx - x0, ay = fy - y0;
     const std::size_t i00 = static_cast<std::size_t>(y0) * nx + x0, i10 = i00 + nx;
     const float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
     out_re = w00 * re[i00] + w01 * re[i00 + 1] + w10 * re[i10] + w11 * re[i10 + 1];
@@ -104,6 +102,40 @@ void convolve_columns(const float* in, float* out, int rows, int cols, const std
   }
 }
 
+// Moving-average blur of radius r along rows (in place through tmp), O(1) per sample.
+void box_rows(float* data, float* tmp, int rows, int cols, int r) {
+  const float inv = 1.0f / (2 * r + 1);
+  for (int j = 0; j < rows; ++j) {
+    float* row = data + static_cast<std::size_t>(j) * cols;
+    float acc = 0;
+    for (int b = -r; b <= r; ++b) acc += row[std::clamp(b, 0, cols - 1)];
+    for (int b = 0; b < cols; ++b) {
+      tmp[b] = acc * inv;
+      acc += row[std::min(b + r + 1, cols - 1)] - row[std::max(b - r, 0)];
+    }
+    std::copy(tmp, tmp + cols, row);
+  }
+}
+
+// Moving-average blur of radius r down the columns, all columns at once.
+void box_columns(const float* in, float* out, int rows, int cols, int r) {
+  const float inv = 1.0f / (2 * r + 1);
+  std::vector<float> acc(cols, 0.0f);
+  for (int t = -r; t <= r; ++t) {
+    const float* src = in + static_cast<std::size_t>(std::clamp(t, 0, rows - 1)) * cols;
+    for (int b = 0; b < cols; ++b) acc[b] += src[b];
+  }
+  for (int j = 0; j < rows; ++j) {
+    float* dst = out + static_cast<std::size_t>(j) * cols;
+    const float* add = in + static_cast<std::size_t>(std::min(j + r + 1, rows - 1)) * cols;
+    const float* sub = in + static_cast<std::size_t>(std::max(j - r, 0)) * cols;
+    for (int b = 0; b < cols; ++b) {
+      dst[b] = acc[b] * inv;
+      acc[b] += add[b] - sub[b];
+    }
+  }
+}
+
 std::vector<float> gaussian_kernel(double sigma, bool unit_energy) {
   sigma = std::max(sigma, 0.3);
   const int half = std::max(1, static_cast<int>(std::ceil(2.5 * sigma)));
@@ -163,8 +195,9 @@ struct Renderer::Impl {
   double dtheta = 0, dz = 0, start_mm = 0;
   std::vector<double> sin_b, cos_b, depth;
   std::vector<std::vector<float>> lateral_kernels;
-  std::vector<float> axial_kernel, haze_axial, smooth_axial;
-  std::vector<std::vector<float>> haze_lateral, smooth_lateral;
+  std::vector<float> axial_kernel, smooth_axial;
+  std::vector<std::vector<float>> smooth_lateral;
+  int haze_axial_radius = 8;
   float haze_level = 0.12f;
   std::vector<float> tgc_db, attenuation, clutter_amp, chest_depth, lateral_gain_db;
   ComplexField speckle_a, speckle_b, fixed;
@@ -254,8 +287,7 @@ void Renderer::Impl::build_tables() {
     lateral_kernels[j] = gaussian_kernel(sigma_beams, true);
   }
   axial_kernel = gaussian_kernel(0.65 * display.psf_axial_scale / dz, true);
-  haze_lateral.assign(ns, gaussian_kernel(5.0, false));
-  haze_axial = gaussian_kernel(3.0 / dz, false);
+  haze_axial_radius = std::max(1, static_cast<int>(std::lround(3.0 / dz)));
   haze_level = static_cast<float>(rng.uniform(0.15, 0.22) * (display.clutter > 1 ? 2.0 : 1.0));
   // Post-detection smoothing of the log image (the scanner's video filter): softens speckle nulls.
   smooth_lateral.assign(ns, gaussian_kernel(0.5, false));
@@ -331,8 +363,8 @@ void Renderer::Impl::build_scan_table() {
       ScanEntry e;
       e.out = static_cast<std::uint32_t>(y * geo.width + x);
       e.in = static_cast<std::uint32_t>(j0 * nb + b0);
-      e.wb = static_cast<std::uint8_t>(std::lround((fb - b0) * 255));
-      e.wj = static_cast<std::uint8_t>(std::lround((fj - j0) * 255));
+      e.wb = static_cast<std::uint8_t>(std::min(255L, std::lround((fb - b0) * 256)));
+      e.wj = static_cast<std::uint8_t>(std::min(255L, std::lround((fj - j0) * 256)));
       e.edge = static_cast<std::uint8_t>(std::lround(edge * 255));
       e.in_box = doppler.enabled && b0 >= doppler.beam0 && b0 <= doppler.beam1 && j0 >= doppler.sample0 &&
                  j0 <= doppler.sample1;
@@ -498,7 +530,9 @@ void Renderer::render(const FrameState& f, int frame_index, RenderWorkspace& ws,
   // Speckle decorrelates slowly (out-of-plane motion): blend two fields along a quarter turn per 1.6 s.
   const double theta = 0.5 * kPi * f.t_ms / 1600.0;
   const float ca = static_cast<float>(std::cos(theta)), sa = static_cast<float>(std::sin(theta));
-  const float blood_du = static_cast<float>(7.3 * frame_index), blood_dw = static_cast<float>(3.1 * frame_index);
+  // Blood speckle is redrawn as the blood flows: a new window of the field every frame.
+  const float blood_du = static_cast<float>(std::fmod(7.3 * frame_index, 60.0) - 30.0);
+  const float blood_dw = static_cast<float>(std::fmod(3.1 * frame_index, 40.0) - 20.0);
 
   // 1. Scatterers times echogenicity, in beam space.
   for (int j = 0; j < ns; ++j) {
@@ -560,8 +594,11 @@ void Renderer::render(const FrameState& f, int frame_index, RenderWorkspace& ws,
 
   // Side lobes and multipath: a faint, broad smear of the surrounding echoes that fills the cavities
   // with haze near bright walls.
-  convolve_rows(ws.echo.data(), ws.echo_tmp.data(), ns, nb, m.haze_lateral);
-  convolve_columns(ws.echo_tmp.data(), ws.echo.data(), ns, nb, m.haze_axial);
+  for (int pass = 0; pass < 2; ++pass) {  // two box passes: a smooth, triangular smear
+    box_rows(ws.echo.data(), ws.echo_tmp.data(), ns, nb, 5);
+    box_columns(ws.echo.data(), ws.echo_tmp.data(), ns, nb, m.haze_axial_radius);
+    ws.echo.swap(ws.echo_tmp);
+  }
   {
     std::uint64_t hz = m.seed ^ (0xD1B54A32D192ED03ULL * static_cast<std::uint64_t>(frame_index + 7));
     const std::size_t off = static_cast<std::size_t>(splitmix64(hz)) & (m.thermal_re.size() - 1);
@@ -611,10 +648,11 @@ void Renderer::render(const FrameState& f, int frame_index, RenderWorkspace& ws,
   const std::uint8_t* pg = ws.polar_gray.data();
   for (const ScanEntry& e : m.scan) {
     const std::uint8_t* p = pg + e.in;
-    const int top = p[0] * (255 - e.wb) + p[1] * e.wb;
-    const int bottom = p[nb] * (255 - e.wb) + p[nb + 1] * e.wb;
-    const int v = (top * (255 - e.wj) + bottom * e.wj) / (255 * 255);
-    gray[e.out] = static_cast<std::uint8_t>(v * e.edge / 255);
+    // Weights w and 256 - w sum to 256 exactly, so the shifts divide exactly.
+    const int top = p[0] * (256 - e.wb) + p[1] * e.wb;
+    const int bottom = p[nb] * (256 - e.wb) + p[nb + 1] * e.wb;
+    const int v = (top * (256 - e.wj) + bottom * e.wj) >> 16;
+    gray[e.out] = static_cast<std::uint8_t>(e.edge == 255 ? v : (v * e.edge * 257 + 32768) >> 16);
   }
   if (m.display.post_blur_px > 0) {
     cv::Mat frame(H, W, CV_8UC1, gray);

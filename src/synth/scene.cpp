@@ -22,7 +22,7 @@ double segment_distance2(double px, double py, const Capsule& c) {
 
 }  // namespace
 
-LvAtPoint Scene::lv_at(const FrameState& f, const Vec3& p) const {
+LvAtPoint Scene::lv_at(const FrameState& f, const Vec3& p, bool with_wall) const {
   LvAtPoint q;
   q.rho = std::sqrt(p.x * p.x + p.y * p.y);
   q.cos_phi = q.rho > 1e-9 ? p.x / q.rho : 1.0;
@@ -34,13 +34,17 @@ LvAtPoint Scene::lv_at(const FrameState& f, const Vec3& p) const {
   const double r0 = shape_.base_radius(q.sp) * H;
   q.r_ref = r0;
   q.r = r0 * (1.0 - f.kc * w);
-  q.h_ref = shape_.wall_mm(q.sp);
-  q.h = q.h_ref * shape_.thickening(f.thickening_c, w);
+  if (with_wall) {
+    q.h_ref = shape_.wall_mm(q.sp);
+    q.h = q.h_ref * f.thickening(w);
+  } else {
+    q.h_ref = q.h = 0;
+  }
   return q;
 }
 
 double Scene::lv_cavity_level(const FrameState& f, const Vec3& p) const {
-  const LvAtPoint q = lv_at(f, p);
+  const LvAtPoint q = lv_at(f, p, false);
   double level = q.rho - q.r;
   level = std::max(level, p.z - f.length_mm);
   level = std::max(level, -p.z);
@@ -84,6 +88,8 @@ void Scene::place_chambers(FrameState& f) const {
   f.rv_as = (f.tricuspid_s - f.rv_apex_s) / 1.6;
   f.rv_center_s = f.rv_apex_s + f.rv_as;
   f.atria_bottom_s = std::max(la_bottom, ra_bottom);
+  f.apex_wall_mm = a_.apex_wall_mm * shape_.thickening(f.thickening_c, 1.0);
+  for (int i = 0; i < 65; ++i) f.thickening_table[i] = static_cast<float>(shape_.thickening(f.thickening_c, 0.6 + i / 80.0));
   // Papillary muscles: anterolateral and posteromedial, standing off the mid-ventricular wall and
   // moving with it.
   const double angles[2] = {-0.45 - 0.3 * a_.papillary_offset, kPi + 0.75 + 0.3 * a_.papillary_offset};
@@ -119,7 +125,7 @@ TissueSample Scene::evaluate(const FrameState& f, double X, double Y, double dX,
   const double L = f.length_mm;
   const double s = p.z;
   const bool in_lv_range = s >= 0 && s <= L;
-  const double h_apex = a_.apex_wall_mm * shape_.thickening(f.thickening_c, 1.0);
+  const double h_apex = f.apex_wall_mm;
 
   // Material coordinates: where this bit of tissue sits at end-diastole.
   double rho_ref = lv.rho;

@@ -43,6 +43,13 @@ struct FrameState {
   double length_mm = 0;  // LV cavity length at this state
   double stretch = 1;    // L0 / L
   double thickening_c = 0;
+  double apex_wall_mm = 7;  // apical wall thickness at this state
+  float thickening_table[65];  // wall thickening factor for motion weights 0.6 .. 1.4
+  double thickening(double weight) const {
+    const double x = std::clamp((weight - 0.6) * 80.0, 0.0, 63.999);
+    const int i = static_cast<int>(x);
+    return thickening_table[i] + (x - i) * (thickening_table[i + 1] - thickening_table[i]);
+  }
   // screen (X, Y) mm from the sector apex -> LV-local: p = m0 + X * mx + Y * my
   Vec3 m0, mx, my;
   // screen <-> plane: u = (X - ax) cos_t - (Y - ay) sin_t, w = (X - ax) sin_t + (Y - ay) cos_t
@@ -123,7 +130,7 @@ class Scene {
   const Anatomy& anatomy() const { return a_; }
 
  private:
-  LvAtPoint lv_at(const FrameState& f, const Vec3& p) const;
+  LvAtPoint lv_at(const FrameState& f, const Vec3& p, bool with_wall = true) const;
   const LvShape& shape_;
   const Anatomy& a_;
 };
