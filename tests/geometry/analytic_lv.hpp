@@ -2,6 +2,8 @@
 // and area-length values, rasterised at any size, rotation and flip. Shared by tests and benchmarks.
 #pragma once
 #include <cmath>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "echo/image.hpp"
@@ -89,5 +91,26 @@ struct TruncatedEllipse {
     return contour;
   }
 };
+
+// A NumPy .npy file (format 1.0) with the given header dict and raw data, for mask-reading tests.
+inline void write_npy(const std::string& path, const std::string& header_dict, const std::string& data) {
+  std::string header = header_dict;
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  out.write("\x93NUMPY\x01\x00", 8);
+  const char length[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
+  out.write(length, 2);
+  out << header << data;
+}
+
+// Masks of one size as a uint8 N x H x W .npy.
+inline void write_masks_npy(const std::string& path, const std::vector<echo::Image8>& masks) {
+  std::string data;
+  for (const auto& mask : masks) data.append(mask.pixels.begin(), mask.pixels.end());
+  write_npy(path, "{'descr': '|u1', 'fortran_order': False, 'shape': (" + std::to_string(masks.size()) + ", " +
+                      std::to_string(masks[0].height) + ", " + std::to_string(masks[0].width) + "), }",
+            data);
+}
 
 }  // namespace echo_test

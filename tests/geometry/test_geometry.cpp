@@ -221,16 +221,7 @@ TEST(LvGeometry, DeterministicAndDiscCountIsHonoured) {
 
 // --- mask sequences -----------------------------------------------------------------------------
 
-void write_npy(const std::string& path, const std::string& header_dict, const std::string& data) {
-  std::string header = header_dict;
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out.write("\x93NUMPY\x01\x00", 8);
-  const char length[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
-  out.write(length, 2);
-  out << header << data;
-}
+using echo_test::write_npy;
 
 TEST(MaskIo, ReadsUint8NpyAndRefusesOthersWithTheReason) {
   const std::string dir = echo_test::scratch_dir().string();

@@ -49,19 +49,6 @@ Output run_echoa(const std::string& arguments, const std::string& scratch) {
   return out;
 }
 
-void write_npy(const std::string& path, const std::vector<echo::Image8>& masks) {
-  std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (" + std::to_string(masks.size()) + ", " +
-                       std::to_string(masks[0].height) + ", " + std::to_string(masks[0].width) + "), }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out.write("\x93NUMPY\x01\x00", 8);
-  const char length[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
-  out.write(length, 2);
-  out << header;
-  for (const auto& mask : masks) out.write(reinterpret_cast<const char*>(mask.pixels.data()), static_cast<std::streamsize>(mask.pixels.size()));
-}
-
 TEST(EchoaMeasure, NpyAndPngFolderGiveTheClosedFormEf) {
   const std::string dir = echo_test::scratch_dir().string();
   const double es_scale = 0.8;  // volume scales with size^3: EF = 1 - 0.8^3 = 48.8%
@@ -76,8 +63,8 @@ TEST(EchoaMeasure, NpyAndPngFolderGiveTheClosedFormEf) {
     const cv::Mat view(a4c.back().height, a4c.back().width, CV_8U, a4c.back().pixels.data());
     cv::imwrite(dir + "/png/mask_" + std::to_string(f) + ".png", view);  // natural order: mask_2 < mask_10
   }
-  write_npy(dir + "/a4c.npy", a4c);
-  write_npy(dir + "/a2c.npy", a2c);
+  echo_test::write_masks_npy(dir + "/a4c.npy", a4c);
+  echo_test::write_masks_npy(dir + "/a2c.npy", a2c);
 
   const Output npy = run_echoa(dir + "/a4c.npy --mm-per-px 0.3 0.3 --fps 40", dir);
   ASSERT_EQ(npy.exit_code, 0);
@@ -123,7 +110,7 @@ TEST(EchoaMeasure, BadInputsGiveErrorsNotCrashes) {
   // Fewer than one beat: the JSON says why, exit 1.
   std::vector<echo::Image8> masks;
   for (int f = 0; f < 10; ++f) masks.push_back(shape_at(f, 30, 0.8, 0).rasterise(200, 190));
-  write_npy(dir + "/short.npy", masks);
+  echo_test::write_masks_npy(dir + "/short.npy", masks);
   const Output short_clip = run_echoa(dir + "/short.npy --fps 40", dir);
   EXPECT_EQ(short_clip.exit_code, 1);
   EXPECT_TRUE(short_clip.json["ef_percent"].is_null());

@@ -213,13 +213,15 @@ int run_measure(int argc, char** argv) {
   for (const echo::Beat& beat : cardiac.beats) {
     beats.push_back({{"ed_frame", beat.ed_frame},
                      {"es_frame", beat.es_frame},
+                     {"ed_time_ms", times[static_cast<std::size_t>(beat.ed_frame)]},
+                     {"es_time_ms", times[static_cast<std::size_t>(beat.es_frame)]},
                      {"edv_ml", calibrated ? number_or_null(beat.edv) : nullptr},
                      {"esv_ml", calibrated ? number_or_null(beat.esv) : nullptr},
                      {"ef_percent", beat.ef_percent},
                      {"excluded", beat.excluded},
                      {"exclusion_reason", beat.exclusion_reason}});
-    ef_per_beat.push_back(beat.ef_percent);
     if (beat.excluded) continue;
+    ef_per_beat.push_back(beat.ef_percent);  // used beats only (docs/report_schema.md)
     ++used;
     edv_sum += beat.edv, esv_sum += beat.esv;
     const double al_ed = volume_area_length[static_cast<std::size_t>(beat.ed_frame)];
