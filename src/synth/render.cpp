@@ -503,8 +503,8 @@ double Renderer::Impl::flow_velocity(const FrameState& f, double X, double Y, do
   if (label == Label::lv_cavity) {
     v += inflow * jet * std::exp(-std::max(0.0, -dw) / 45.0);
     // Systole: blood leaves toward the outflow tract (away from the probe in this view).
-    v -= 0.75 * std::min(1.0, f.ejection_rate * 120.0) * std::exp(-0.5 * du * du / (16.0 * 16.0)) *
-         std::exp(-std::max(0.0, -dw) / 35.0);
+    v -= 0.4 * std::min(1.0, f.ejection_rate * 120.0) * std::exp(-0.5 * du * du / (14.0 * 14.0)) *
+         std::exp(-std::max(0.0, -dw) / 25.0);
   } else if (label == Label::la) {
     v += inflow * 0.8 * std::exp(-0.5 * du * du / (14.0 * 14.0)) * std::exp(-std::max(0.0, dw) / 20.0);
     v += 0.25 * std::min(1.0, f.ejection_rate * 120.0) * std::exp(-std::max(0.0, dw - 20.0) / 20.0);  // venous inflow
