@@ -52,9 +52,12 @@ std::vector<int> sampled_frame_indices(int frame_count, int max_frames) {
 
 int odd_kernel(double size) { return std::max(3, static_cast<int>(std::lround(size)) | 1); }
 
-// Pixels that change over the sampled frames, or bright pixels when the cine has one frame (or nothing
-// changes), restricted to the box.
-cv::Mat candidate_pixels(const Cine& cine, const Box& box, const SectorOptions& options) {
+cv::Mat largest_region(const cv::Mat& candidates);
+
+// The largest region of pixels that change over the sampled frames (threshold halved once for dim,
+// under-gained cines), or of bright pixels when the cine has one frame or nothing changes enough;
+// restricted to the box.
+cv::Mat candidate_region(const Cine& cine, const Box& box, const SectorOptions& options) {
   const cv::Rect roi(box.x0, box.y0, box.width(), box.height());
   const std::vector<int> indices = sampled_frame_indices(cine.frame_count(), options.max_frames_sampled);
   cv::Mat lowest(roi.size(), CV_8U, cv::Scalar(255)), highest(roi.size(), CV_8U, cv::Scalar(0));
@@ -68,13 +71,16 @@ cv::Mat candidate_pixels(const Cine& cine, const Box& box, const SectorOptions& 
   }
   const double min_pixels = options.min_sector_fraction * static_cast<double>(box.area());
   if (indices.size() >= 2) {
-    cv::Mat change = (highest - lowest) > options.change_threshold;
-    if (cv::countNonZero(change) >= min_pixels) return change;
+    const cv::Mat range = highest - lowest;
+    for (int threshold : {options.change_threshold, std::max(1, options.change_threshold / 2)}) {
+      cv::Mat region = largest_region(range > threshold);
+      if (cv::countNonZero(region) >= min_pixels) return region;
+    }
   }
   cv::Mat mean;
   sum.convertTo(mean, CV_8U, 1.0 / static_cast<double>(indices.size()));
   cv::medianBlur(mean, mean, 3);  // drops isolated bright pixels without moving the edges
-  return mean > options.bright_threshold;
+  return largest_region(mean > options.bright_threshold);
 }
 
 // Largest connected region of the candidates, gaps closed, thin links cut, holes filled.
@@ -83,7 +89,11 @@ cv::Mat largest_region(const cv::Mat& candidates) {
   cv::Mat mask;
   const cv::Mat close_kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(odd_kernel(0.03 * diagonal), odd_kernel(0.03 * diagonal)));
   const cv::Mat open_kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(odd_kernel(0.012 * diagonal), odd_kernel(0.012 * diagonal)));
-  cv::morphologyEx(candidates, mask, cv::MORPH_CLOSE, close_kernel, cv::Point(-1, -1), 1, cv::BORDER_REPLICATE);
+  // Thin lines first (an ECG trace sweeping under the fan also changes over time), then close the
+  // speckle gaps, then cut what still hangs on by a thin link.
+  const cv::Mat thin_kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(odd_kernel(0.008 * diagonal), odd_kernel(0.008 * diagonal)));
+  cv::morphologyEx(candidates, mask, cv::MORPH_OPEN, thin_kernel);
+  cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, close_kernel, cv::Point(-1, -1), 1, cv::BORDER_REPLICATE);
   cv::morphologyEx(mask, mask, cv::MORPH_OPEN, open_kernel);
   cv::Mat labels, stats, centroids;
   const int count = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
@@ -303,8 +313,7 @@ SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options) {
         source = "ultrasound_region";
       }
     }
-    const cv::Mat candidates = candidate_pixels(cine, box, options);
-    const cv::Mat region = largest_region(candidates);
+    const cv::Mat region = candidate_region(cine, box, options);
     const double region_pixels = cv::countNonZero(region);
     if (source == "image" && region_pixels < options.min_sector_fraction * static_cast<double>(box.area())) {
       return whole_image(cine, note + "no region that changes over the cine or is bright enough");
@@ -340,6 +349,23 @@ SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options) {
       }
     } else {
       note += fit.why_not + "; region hull used; ";
+    }
+    // A trusted region is the fan's bounding box: when the image gives little evidence (a dim, under-gained
+    // or blurred cine) the fan inscribed in it is a better answer than a small bright patch inside it.
+    if (source == "ultrasound_region" && (!use_fan || cv::countNonZero(full_mask) < 0.3 * box.area())) {
+      const double radius = box.height();
+      const double half_angle = std::asin(std::min(1.0, 0.5 * box.width() / radius));
+      const Point2 apex{box.x0 + 0.5 * (box.width() - 1), static_cast<double>(box.y0)};
+      Image8 fan = render_fan_mask(cine.cols, cine.rows, apex, 0.0, radius, -half_angle, half_angle);
+      full_mask = cv::Mat::zeros(cine.rows, cine.cols, CV_8U);
+      cv::Mat(cine.rows, cine.cols, CV_8U, fan.pixels.data())(roi).copyTo(full_mask(roi));
+      use_fan = true;
+      sector.apex_px = apex;
+      sector.radius_px = radius;
+      sector.start_radius_px = 0.0;
+      sector.left_angle_rad = -half_angle;
+      sector.right_angle_rad = half_angle;
+      note += "image evidence weak inside the ultrasound region; the fan inscribed in the region used; ";
     }
     if (!use_fan) {
       if (source == "ultrasound_region") {
