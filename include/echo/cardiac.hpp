@@ -13,7 +13,8 @@ namespace echo {
 struct Beat {
   int start_frame = 0, end_frame = 0;  // this ED to the next ED (both included in the clip)
   int ed_frame = 0, es_frame = 0;
-  double edv = 0, esv = 0;             // in the unit of the volume curve (mL when calibrated)
+  double edv = 0, esv = 0;             // in the unit of the volume curve (mL when calibrated); for automatic
+                                       // keyframes the mean over the keyframe's isovolumic plateau (docs/measurement.md)
   double ef_percent = 0;
   bool excluded = false;
   std::string exclusion_reason;
