@@ -137,15 +137,18 @@ void check_image(const QualityMetrics& m, const QualityOptions& o, Gate& gate) {
     gate.at_most(QualityCode::overgain, Severity::reject, m.p95_level, o.max_p95_level, "over-gain", "增益过高",
                  "95th percentile grey level", "95百分位灰度");
   }
-  if (!gate.at_least(QualityCode::undergain, Severity::reject, m.mean_level, o.min_mean_level, "under-gain",
-                     "增益过低", "mean grey level", "平均灰度") &&
-      !gate.at_most(QualityCode::undergain, Severity::reject, m.dark_fraction, o.max_dark_fraction, "under-gain",
-                    "增益过低", "dark fraction", "暗像素比例")) {
-    gate.at_least(QualityCode::undergain, Severity::reject, m.p95_level, o.min_p95_level, "under-gain", "增益过低",
-                  "95th percentile grey level", "95百分位灰度");
+  const bool undergain =
+      gate.at_least(QualityCode::undergain, Severity::reject, m.mean_level, o.min_mean_level, "under-gain",
+                    "增益过低", "mean grey level", "平均灰度") ||
+      gate.at_most(QualityCode::undergain, Severity::reject, m.dark_fraction, o.max_dark_fraction, "under-gain",
+                   "增益过低", "dark fraction", "暗像素比例") ||
+      gate.at_least(QualityCode::undergain, Severity::reject, m.p95_level, o.min_p95_level, "under-gain",
+                    "增益过低", "95th percentile grey level", "95百分位灰度");
+  // In a nearly black image the percentiles sit at 0 and say nothing about contrast.
+  if (!undergain) {
+    gate.at_least(QualityCode::low_contrast, Severity::reject, m.contrast_ratio, o.min_contrast_ratio,
+                  "low contrast", "对比度过低", "contrast ratio", "对比度");
   }
-  gate.at_least(QualityCode::low_contrast, Severity::reject, m.contrast_ratio, o.min_contrast_ratio,
-                "low contrast", "对比度过低", "contrast ratio", "对比度");
   gate.at_most(QualityCode::noisy, Severity::warning, m.relative_noise, o.max_relative_noise, "image noisy",
                "图像噪声过大", "relative noise", "相对噪声");
   if (m.frames_measured >= 2) {
