@@ -1,0 +1,48 @@
+// The phantom dataset behind the shipped reference model (models/lv_seg_*.pt): the same files as
+// `echoa synth --dataset` (NNNN.frames.npy, NNNN.lv_masks.npy, NNNN.truth.json) with the parameter draw the
+// training used (written before the CLI existed; kept so the shipped weights can be reproduced exactly).
+//   echo_phantom_dataset DIR COUNT SEED EF_LO EF_HI HR_LO HR_HI [BEATS]
+// training set: echo_phantom_dataset models/work/train 200 1 25 70 50 110 1
+// test set:     echo_phantom_dataset models/work/test 40 2 15 80 40 150 2
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include "echo/synth.hpp"
+int main(int argc, char** argv) {
+  std::string dir = argv[1]; int count = std::atoi(argv[2]); unsigned seed = std::atoi(argv[3]);
+  double ef_lo = std::atof(argv[4]), ef_hi = std::atof(argv[5]), hr_lo = std::atof(argv[6]), hr_hi = std::atof(argv[7]);
+  int beats = argc > 8 ? std::atoi(argv[8]) : 1;
+  std::filesystem::create_directories(dir);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int i = 0; i < count; ++i) {
+    echo::SynthParams p;
+    p.view = (i % 2 == 0) ? echo::SynthView::a4c : echo::SynthView::a2c;
+    p.ef_percent = ef_lo + (ef_hi - ef_lo) * u(rng);
+    p.heart_rate_bpm = hr_lo + (hr_hi - hr_lo) * u(rng);
+    p.seed = seed * 100000ULL + i;
+    const int sizes[][2] = {{640, 480}, {800, 600}, {512, 512}, {480, 360}};
+    int s = int(u(rng) * 4) % 4; p.width = sizes[s][0]; p.height = sizes[s][1];
+    p.fps = 30 + 30 * u(rng);
+    p.beats = beats;
+    p.shape_irregularity = 1.5 * u(rng);
+    p.irregular_rhythm = u(rng) < 0.15;
+    p.threads = 1;
+    double a = u(rng);
+    if (a < 0.08) p.artifacts = {echo::Artifact::blur};
+    else if (a < 0.14) p.artifacts = {echo::Artifact::overgain};
+    else if (a < 0.20) p.artifacts = {echo::Artifact::undergain};
+    else if (a < 0.26) p.artifacts = {echo::Artifact::lowcontrast};
+    else if (a < 0.30) p.artifacts = {echo::Artifact::foreshortened};
+    else if (a < 0.34) p.artifacts = {echo::Artifact::offaxis};
+    auto c = echo::generate_phantom(p);
+    if (!c) { std::fprintf(stderr, "case %d: %s\n", i, c.error().message.c_str()); return 1; }
+    char stem[32]; std::snprintf(stem, sizeof stem, "%04d", i);
+    const std::string base = dir + "/" + stem;
+    if (!echo::write_frames_npy(c->cine, base + ".frames.npy") || !echo::write_masks_npy(c->truth, base + ".lv_masks.npy") ||
+        !echo::write_truth_json(c->truth, base + ".truth.json")) { std::fprintf(stderr, "write failed\n"); return 1; }
+  }
+  return 0;
+}
