@@ -159,7 +159,7 @@ void check_image(const QualityMetrics& m, const QualityOptions& o, Gate& gate) {
   }
 }
 
-void check_lv(const QualityMetrics& m, const Preprocessed& pre, const Cine& cine, const QualityOptions& o,
+void check_lv(const Preprocessed& pre, const Cine& cine, const QualityOptions& o,
               const LvEvidence& lv, Gate& gate) {
   if (lv.view) {
     const bool apical = *lv.view == "a4c" || *lv.view == "a2c";
@@ -226,7 +226,6 @@ void check_lv(const QualityMetrics& m, const Preprocessed& pre, const Cine& cine
     }
   }
   if (!foreshortening_assessed) gate.not_assessed(QualityCode::foreshortened);
-  (void)m;
 }
 
 }  // namespace
@@ -259,7 +258,7 @@ QualityReport assess_quality(const Cine& cine, const Preprocessed& pre, const Qu
     }
     check_timing(report.metrics, cine, options, lv, gate, report.metrics);
     check_image(report.metrics, options, gate);
-    check_lv(report.metrics, pre, cine, options, lv, gate);
+    check_lv(pre, cine, options, lv, gate);
   } catch (const std::exception& error) {
     gate.fail(QualityCode::no_sector, Severity::reject, 0.0, 0.0,
               std::string("quality metrics could not be computed: ") + error.what(), "无法计算图像质量指标");
