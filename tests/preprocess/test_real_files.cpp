@@ -1,7 +1,7 @@
 // Sector and colour findings on the real DICOM files of ../shared/data/dicom.
 // With ECHO_WRITE_DOCS=<folder> in the environment the sector overlays and masks of the two B-mode files
 // are also written there (that is how docs/sector_*.png are made):
-//   ECHO_WRITE_DOCS=docs build-qual/tests/preprocess/test_preprocess --gtest_filter='RealFiles.*'
+//   ECHO_WRITE_DOCS=docs build-qual/tests/preprocess/test_preprocess --gtest_filter='PreprocessRealFiles.*'
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -69,7 +69,7 @@ double inside_fraction(const echo::SectorGeometry& sector, int x0, int y0, int x
 }  // namespace
 
 // SonoSite apical view, 320x240, ultrasound region NOT trusted (it is in 640x480 coordinates).
-TEST(RealFiles, SectorOfSonositeApicalView) {
+TEST(PreprocessRealFiles, SectorOfSonositeApicalView) {
   ECHO_REQUIRE_SHARED_DATA();
   const echo::Cine cine = read_real("examples_ybr_color.dcm");
   ASSERT_EQ(cine.cols, 320);
@@ -95,7 +95,7 @@ TEST(RealFiles, SectorOfSonositeApicalView) {
 }
 
 // Exercise echo, 128x120 PLAX, sector apex above the image and no ultrasound region.
-TEST(RealFiles, SectorOfExerciseEchoWithApexOutsideTheImage) {
+TEST(PreprocessRealFiles, SectorOfExerciseEchoWithApexOutsideTheImage) {
   ECHO_REQUIRE_SHARED_DATA();
   const echo::Cine cine = read_real("US-MONO2-8-8x-execho.dcm");
   ASSERT_EQ(cine.cols, 128);
@@ -109,7 +109,7 @@ TEST(RealFiles, SectorOfExerciseEchoWithApexOutsideTheImage) {
   EXPECT_GT(sector.mask_fraction, 0.5);
 }
 
-TEST(RealFiles, ColourDopplerFlaggedInAcusonApical) {
+TEST(PreprocessRealFiles, ColourDopplerFlaggedInAcusonApical) {
   ECHO_REQUIRE_SHARED_DATA();
   const echo::Cine cine = read_real("IM00001.implicit_little_endian.dcm");
   ASSERT_FALSE(cine.color.empty());
@@ -123,7 +123,7 @@ TEST(RealFiles, ColourDopplerFlaggedInAcusonApical) {
   EXPECT_GT(colour.doppler_fraction_in_sector, 0.05);
 }
 
-TEST(RealFiles, ColourDopplerFlaggedInTransoesophagealEcho) {
+TEST(PreprocessRealFiles, ColourDopplerFlaggedInTransoesophagealEcho) {
   ECHO_REQUIRE_SHARED_DATA();
   const echo::Cine cine = read_real("US-RGB-8-esopecho.dcm");
   const echo::SectorGeometry sector = echo::detect_sector(cine);
@@ -135,7 +135,7 @@ TEST(RealFiles, ColourDopplerFlaggedInTransoesophagealEcho) {
 }
 
 // B-mode files are not colour Doppler: the SonoSite file has a small green marker only.
-TEST(RealFiles, GreyscaleApicalViewIsNotColourDoppler) {
+TEST(PreprocessRealFiles, GreyscaleApicalViewIsNotColourDoppler) {
   ECHO_REQUIRE_SHARED_DATA();
   const echo::Cine cine = read_real("examples_ybr_color.dcm");
   ASSERT_FALSE(cine.color.empty());
@@ -146,7 +146,7 @@ TEST(RealFiles, GreyscaleApicalViewIsNotColourDoppler) {
   EXPECT_LT(colour.doppler_fraction_in_sector, 0.005);
 }
 
-TEST(RealFiles, PreprocessKeepsTheSectorInTheModelInput) {
+TEST(PreprocessRealFiles, PreprocessKeepsTheSectorInTheModelInput) {
   ECHO_REQUIRE_SHARED_DATA();
   const echo::Cine cine = read_real("examples_ybr_color.dcm");
   const auto pre = echo::preprocess(cine);
