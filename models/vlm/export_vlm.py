@@ -39,7 +39,7 @@ def build_model(config, vocab_size):
                           ffn=config["ffn"], max_positions=config["max_text_positions"])
 
 
-DEFAULT_CONFIG = {"keyframes": 4, "input_size": 112, "d_model": 128, "heads": 4, "layers": 2, "ffn": 384,
+DEFAULT_CONFIG = {"keyframes": 4, "input_size": 112, "d_model": 128, "heads": 4, "layers": 2, "ffn": 256,
                   "max_text_positions": 320, "mean": 0.0, "std": 1.0}
 
 
@@ -57,7 +57,7 @@ def export(model, config, out_dir, description, training, evaluation=None):
                      "quantization": "dynamic INT8 of every nn.Linear (decoder, projections, head); CNN in fp32"}
     pieces = vlm_text.build_vocabulary()
     tokenizer = vlm_text.Tokenizer(pieces)
-    grid = config["input_size"] // 16
+    grid = model.encoder.grid
     examples = [vlm_text.ef_answer(52, "zh"), vlm_text.ef_answer(7, "en"),
                 vlm_text.rejection_answer(["blurred", "overgain"], "zh"),
                 vlm_text.rejection_answer(["lv_cut_off", "non_apical_view"], "en")]

@@ -23,7 +23,7 @@ import numpy as np
 
 import vlm_data
 
-SIZES = ["640x480", "480x360", "800x600", "400x300"]
+SIZES = ["256x192", "320x240"]
 
 
 def write_shard(out, number, samples, cases):
@@ -44,6 +44,7 @@ def main():
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--artifact-rate", type=float, default=0.5)
     parser.add_argument("--beats", type=int, default=2)
+    parser.add_argument("--fps", type=float, default=25.0)
     parser.add_argument("--sizes", default=",".join(SIZES), help="image sizes, one per chunk in turn")
     parser.add_argument("--input-size", type=int, default=112)
     parser.add_argument("--keyframes", type=int, default=4)
@@ -88,7 +89,7 @@ def main():
             folder = os.path.join(args.out, "cases_%03d" % chunk_number)
             command = [args.echoa, "synth", "--dataset", folder, "--count", str(count),
                        "--seed", str(args.seed + chunk_number), "--artifact-rate", str(args.artifact_rate),
-                       "--beats", str(args.beats), "--size", sizes[chunk_number % len(sizes)],
+                       "--beats", str(args.beats), "--fps", str(args.fps), "--size", sizes[chunk_number % len(sizes)],
                        "--format", "dicom-raw"]
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             process(folder, done)
@@ -98,8 +99,8 @@ def main():
             chunk_number += 1
             print("%d/%d cases, %d samples, %.1f min" % (done, args.count, total_samples,
                                                          (time.time() - started) / 60), flush=True)
-        description = ("%d phantoms of echoa synth --dataset (seeds %d.., artifact rate %.2f, %d beats, sizes %s), "
-                       "%s" % (args.count, args.seed, args.artifact_rate, args.beats, args.sizes,
+        description = ("%d phantoms of echoa synth --dataset (seeds %d.., artifact rate %.2f, %d beats at %g fps, sizes %s), "
+                       "%s" % (args.count, args.seed, args.artifact_rate, args.beats, args.fps, args.sizes,
                                "first beat of each" if args.first_beat_only else "every complete beat"))
     with open(os.path.join(args.out, "dataset.json"), "w") as f:
         json.dump({"description": description, "samples": total_samples, "mean": args.mean, "std": args.std,

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Trains the VLM on keyframe shards (make_dataset.py) and exports it (export_vlm.py).
 
-  /usr/bin/python3 models/vlm/train_vlm.py --data /tmp/vlm_data/train --out models/vlm --seed 1 --minutes 20
+  /usr/bin/python3 models/vlm/train_vlm.py --data /tmp/vlm_data/train_a,/tmp/vlm_data/train_b --out models/vlm \
+      --seed 1 --steps 240
 
 Each sample is trained in both languages: the prompt of the language, then the answer written from the
 ground truth ("LVEF约为52%" from the beat's EF, or "图像不合格,原因:..." from its artefacts). Loss: cross
@@ -27,10 +28,13 @@ import vlm_text
 EF_SIGMA_POINTS = 1.5
 
 
-def load_shards(folder):
-    parts = [np.load(p) for p in sorted(glob.glob(os.path.join(folder, "shard_*.npz")))]
+def load_shards(folders):
+    paths = []
+    for folder in folders.split(","):
+        paths += sorted(glob.glob(os.path.join(folder, "shard_*.npz")))
+    parts = [np.load(p) for p in paths]
     if not parts:
-        raise SystemExit("no shard_*.npz in %s: run make_dataset.py first" % folder)
+        raise SystemExit("no shard_*.npz in %s: run make_dataset.py first" % folders)
     frames = np.concatenate([p["frames"] for p in parts])
     ef = np.concatenate([p["ef"] for p in parts]).astype(np.float32)
     codes = np.concatenate([p["codes"] for p in parts]).astype(np.float32)
@@ -94,14 +98,15 @@ def shift_augment(frames, generator, max_shift):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="folder of shard_*.npz from make_dataset.py")
+    parser.add_argument("--data", required=True, help="folder(s) of shard_*.npz from make_dataset.py, comma-separated")
     parser.add_argument("--out", required=True, help="folder for vlm_fp32.pt, vlm_int8.pt, vlm.json")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--minutes", type=float, default=20.0, help="stop after this much training time")
+    parser.add_argument("--steps", type=int, default=240, help="optimizer steps (batches) in all")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads; 1 by default: on a shared, oversubscribed CPU two threads spin at "
+                             "barriers and took 2.5x longer per batch (docs/vlm.md)")
     parser.add_argument("--checkpoint", help="where to keep the training checkpoint (default: DATA/vlm_checkpoint.pt)")
     parser.add_argument("--init", help="a checkpoint to fine-tune from (a site's own data)")
     args = parser.parse_args()
@@ -115,8 +120,11 @@ def main():
     print("samples %d (clean %d, artefact %d)" % (count, int(clean.sum()), int((~clean).sum())), flush=True)
 
     config = dict(export_vlm.DEFAULT_CONFIG)
-    meta_path = os.path.join(args.data, "dataset.json")
-    meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
+    metas = [json.load(open(os.path.join(d, "dataset.json"))) for d in args.data.split(",")
+             if os.path.exists(os.path.join(d, "dataset.json"))]
+    meta = dict(metas[0]) if metas else {}
+    if metas:
+        meta["description"] = "; ".join(m["description"] for m in metas)
     config["input_size"] = int(frames.shape[-1])
     config["keyframes"] = int(frames.shape[1])
     config["mean"], config["std"] = meta.get("mean", 0.0), meta.get("std", 1.0)
@@ -127,8 +135,7 @@ def main():
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
     builder = TextBuilder(tokenizer)
 
-    steps_per_epoch = math.ceil(count / args.batch)
-    total_steps = steps_per_epoch * args.epochs
+    total_steps = args.steps
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps,
                                                    pct_start=0.1)
@@ -136,18 +143,21 @@ def main():
     start = time.time()
     step = 0
     epochs_done = 0
-    for epoch in range(args.epochs):
+    epoch = 0
+    while step < total_steps:
         model.train()
         order = torch.randperm(count, generator=generator)
         totals = {"text": 0.0, "ef": 0.0, "art": 0.0, "n": 0}
         for first in range(0, count, args.batch):
+            if step >= total_steps:
+                break
             index = order[first:first + args.batch]
             x = shift_augment(frames[index].float(), generator, 3)
             loss_text = 0.0
             language = "zh" if (step % 2 == 0) else "en"
             ids, targets, weights, offset = builder.batch(ef[index], codes[index], language, vocab_size)
-            logits, ef_pred, art_logits = model(x, ids)
-            answer_logits = logits[:, offset:offset + targets.shape[1]]
+            logits, ef_pred, art_logits = model(x, ids, offset)
+            answer_logits = logits[:, :targets.shape[1]]
             log_p = F.log_softmax(answer_logits, dim=-1)
             loss_text = -((targets * log_p).sum(-1) * weights).sum() / weights.sum()
             is_clean = (codes[index].sum(dim=1) == 0).float()
@@ -165,24 +175,22 @@ def main():
             totals["ef"] += float(loss_ef) * len(index)
             totals["art"] += float(loss_art) * len(index)
             totals["n"] += len(index)
-        epochs_done = epoch + 1
         elapsed = (time.time() - start) / 60.0
-        print("epoch %d  text %.4f  ef %.4f  art %.4f  lr %.2e  %.1f min" % (
-            epoch, totals["text"] / totals["n"], totals["ef"] / totals["n"], totals["art"] / totals["n"],
-            schedule.get_last_lr()[0], elapsed), flush=True)
-        if elapsed > args.minutes:
-            print("time budget reached after %d epochs" % epochs_done, flush=True)
-            break
+        print("epoch %d (step %d/%d)  text %.4f  ef %.4f  art %.4f  lr %.2e  %.1f min" % (
+            epoch, step, total_steps, totals["text"] / totals["n"], totals["ef"] / totals["n"],
+            totals["art"] / totals["n"], schedule.get_last_lr()[0], elapsed), flush=True)
+        epoch += 1
+        epochs_done = epoch
 
     training = {
         "data": meta.get("description", "keyframe shards of %s" % args.data),
-        "samples": int(count), "clean_samples": int(clean.sum()), "seed": args.seed, "epochs": epochs_done,
+        "samples": int(count), "clean_samples": int(clean.sum()), "seed": args.seed, "epochs": epochs_done, "steps": step,
         "batch": args.batch, "lr": args.lr, "threads": args.threads,
         "minutes": round((time.time() - start) / 60.0, 1),
         "recipe": "models/vlm/make_dataset.py + models/vlm/train_vlm.py (see docs/vlm.md)",
     }
     os.makedirs(args.out, exist_ok=True)
-    checkpoint = args.checkpoint or os.path.join(args.data, "vlm_checkpoint.pt")
+    checkpoint = args.checkpoint or os.path.join(args.data.split(",")[0], "vlm_checkpoint.pt")
     torch.save({"config": config, "model": model.state_dict(), "training": training,
                 "description": "echo VLM reference: CNN over 4 keyframes + 2-layer causal decoder, trained on "
                                "synthetic phantoms only (not validated on patients)"}, checkpoint)

@@ -110,7 +110,9 @@ def load_case(stem, size, keyframes, mean, std, all_beats=True):
         indices = keyframe_indices(ed, es, keyframes)
         crops = np.stack([crop_frame(np.asarray(frames[i]), mask, box, size) for i in indices])
         crops = (crops / 255.0 - mean) / std
-        ef = float(beat_ef if beat_ef is not None else truth["ef_percent"])
+        # no EF for a clip without a complete beat (its answer is a rejection; 0 is never used as a label)
+        ef = beat_ef if beat_ef is not None else truth.get("ef_percent")
+        ef = float(ef) if ef is not None else 0.0
         samples.append((crops.astype(np.float32), ef, sorted(codes)))
     return samples, truth
 

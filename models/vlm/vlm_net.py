@@ -15,41 +15,39 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def conv_block(cin, cout, stride):
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
+def conv_bn_relu(cin, cout, stride):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
 
 
 class VisionEncoder(nn.Module):
-    """K keyframes stacked as channels (the ED-to-ES change is visible from the first layer) -> a grid of
-    visual tokens plus one pooled token."""
+    """K keyframes stacked as channels (the ED-to-ES change is visible from the first layer) -> a 4 x 4 grid
+    of visual tokens plus one pooled token. Light on purpose: it trains on 2 shared CPU cores."""
 
-    def __init__(self, keyframes: int, input_size: int, d_model: int):
+    def __init__(self, keyframes: int, input_size: int, d_model: int, grid: int = 4):
         super().__init__()
-        widths = [24, 48, 72, 96]
-        layers = []
-        cin = keyframes
-        for w in widths:
-            layers.append(conv_block(cin, w, 2))
-            cin = w
-        self.features = nn.Sequential(*layers)
-        self.grid = input_size // 16
+        widths = [16, 32, 48, 64]
+        self.features = nn.Sequential(
+            conv_bn_relu(keyframes, widths[0], 2),   # S/2
+            conv_bn_relu(widths[0], widths[1], 2),   # S/4
+            conv_bn_relu(widths[1], widths[1], 1),
+            conv_bn_relu(widths[1], widths[2], 2),   # S/8
+            conv_bn_relu(widths[2], widths[2], 1),
+            conv_bn_relu(widths[2], widths[3], 2),   # S/16
+            conv_bn_relu(widths[3], widths[3], 1),
+        )
+        self.grid = grid
+        self.pool = nn.AdaptiveAvgPool2d(grid)
         self.project = nn.Linear(widths[-1], d_model)
         self.pooled = nn.Linear(widths[-1], d_model)
-        self.position = nn.Parameter(torch.zeros(1, self.grid * self.grid + 1, d_model))
+        self.position = nn.Parameter(torch.zeros(1, grid * grid + 1, d_model))
         nn.init.normal_(self.position, std=0.02)
         self.feature_width = widths[-1]
 
     def forward(self, frames: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        f = self.features(frames)                      # B, C, g, g
+        f = self.features(frames)                      # B, C, S/16, S/16
         pooled = f.mean(dim=(2, 3))                    # B, C
-        grid_tokens = self.project(f.flatten(2).transpose(1, 2))   # B, g*g, D
+        grid_tokens = self.project(self.pool(f).flatten(2).transpose(1, 2))   # B, g*g, D
         tokens = torch.cat([grid_tokens, self.pooled(pooled).unsqueeze(1)], dim=1)
         return tokens + self.position, pooled
 
@@ -93,7 +91,7 @@ class DecoderLayer(nn.Module):
 
 class VlmNet(nn.Module):
     def __init__(self, vocab_size: int, keyframes: int = 4, input_size: int = 112, d_model: int = 128,
-                 heads: int = 4, layers: int = 2, ffn: int = 384, max_positions: int = 320,
+                 heads: int = 4, layers: int = 2, ffn: int = 256, max_positions: int = 320,
                  artifact_codes: int = 10):
         super().__init__()
         self.keyframes = keyframes
@@ -162,14 +160,14 @@ class VlmNet(nn.Module):
         h, _, _ = self._run(x, empty, empty)
         return self.head(h[:, -1])
 
-    def forward(self, frames: torch.Tensor, ids: torch.Tensor
+    def forward(self, frames: torch.Tensor, ids: torch.Tensor, first_scored: int
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Training: logits for every text position, plus the auxiliary heads."""
+        """Training: logits for the text positions from first_scored on, plus the auxiliary heads."""
         visual, pooled = self.encoder(frames)
         x = torch.cat([visual, self._embed_text(ids, 0)], dim=1)
         empty = self._empty_cache(frames.shape[0], visual)
         h, _, _ = self._run(x, empty, empty)
-        text = h[:, visual.shape[1]:]
+        text = h[:, visual.shape[1] + first_scored:]
         return self.head(text), self.aux_ef(pooled).squeeze(1), self.aux_artifacts(pooled)
 
 

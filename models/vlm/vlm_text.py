@@ -20,6 +20,11 @@ PROMPTS = {
     "en": "Is this a standard apical 4-chamber view? Estimate LVEF and name any image problems.",
 }
 
+# Word pieces of the prompts (a prompt is ~15 tokens instead of ~85 characters: cheaper prefill and training).
+PROMPT_PIECES = ["请判断", "是否为", "标准", "心尖四腔心切面", "估计", "并指出", "图像问题",
+                 "Is ", "this ", "a ", "standard ", "apical ", "4-chamber ", "view", "Estimate ", "LVEF ",
+                 "and ", "name ", "any ", "image ", "problems"]
+
 EF_PREFIX = {"zh": "LVEF约为", "en": "LVEF approximately "}
 REJECT_PREFIX = {"zh": "图像不合格,原因:", "en": "image not acceptable, reason: "}
 REASON_SEPARATOR = {"zh": ";", "en": "; "}
@@ -88,6 +93,8 @@ def build_vocabulary():
         add(en)
     for n in range(101):
         add(str(n))
+    for piece in PROMPT_PIECES:
+        add(piece)
     add("%")
     # single characters of everything, then printable ASCII
     text = "".join(PROMPTS.values()) + "".join(EF_PREFIX.values()) + "".join(REJECT_PREFIX.values())
