@@ -161,7 +161,8 @@ struct LvEvidence {
 // Shape evidence from one LV mask in original pixels (255 inside), e.g. the model's ED mask mapped back,
 // or a phantom's ground truth. Sets the long axis (the principal axis, from the end nearer the sector apex),
 // the width perpendicular to it, the apex roundness and the edge-touching fraction; mm fields only when
-// mm_per_px_x/y > 0. Returns an empty evidence when the mask is empty or its size differs from the sector's.
+// mm_per_px_x/y > 0. Returns an empty evidence when the mask is empty or its size differs from the sector
+// mask's; with an empty sector mask only the image border counts as the edge.
 LvEvidence measure_lv_shape(const Image8& lv_mask, const SectorGeometry& sector, double mm_per_px_x = 0.0,
                             double mm_per_px_y = 0.0);
 

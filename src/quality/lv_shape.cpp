@@ -23,8 +23,9 @@ double edge_touching_fraction(const cv::Mat& lv, const SectorGeometry& sector) {
     const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(2 * kEdgeBandPx + 1, 2 * kEdgeBandPx + 1));
     cv::erode(sector_mask, inner, kernel, cv::Point(-1, -1), 1, cv::BORDER_CONSTANT, cv::Scalar(0));
   } else {
-    inner = cv::Mat(lv.rows, lv.cols, CV_8U, cv::Scalar(255));
-    cv::rectangle(inner, cv::Rect(0, 0, lv.cols, lv.rows), cv::Scalar(0), kEdgeBandPx);
+    inner = cv::Mat::zeros(lv.rows, lv.cols, CV_8U);
+    const cv::Rect interior(kEdgeBandPx, kEdgeBandPx, lv.cols - 2 * kEdgeBandPx, lv.rows - 2 * kEdgeBandPx);
+    if (interior.width > 0 && interior.height > 0) inner(interior).setTo(255);
   }
   cv::Mat eroded;
   cv::erode(lv, eroded, cv::Mat(), cv::Point(-1, -1), 1, cv::BORDER_CONSTANT, cv::Scalar(0));
@@ -42,6 +43,8 @@ LvEvidence measure_lv_shape(const Image8& lv_mask, const SectorGeometry& sector,
   if (lv_mask.empty() || lv_mask.pixels.size() != static_cast<std::size_t>(lv_mask.width) * lv_mask.height) {
     return evidence;
   }
+  const bool sector_given = !sector.mask.empty();
+  if (sector_given && (sector.mask.width != lv_mask.width || sector.mask.height != lv_mask.height)) return evidence;
   const cv::Mat lv = cv::Mat(lv_mask.height, lv_mask.width, CV_8U, const_cast<std::uint8_t*>(lv_mask.pixels.data())) != 0;
   std::vector<cv::Point> points;
   cv::findNonZero(lv, points);

@@ -68,4 +68,17 @@ TEST(LvShape, EmptyOrMismatchedMaskGivesNoEvidence) {
   const auto sector = fan_sector(100, 100);
   EXPECT_FALSE(echo::measure_lv_shape(echo::Image8(100, 100, 0), sector).lv_long_axis_px.has_value());
   EXPECT_FALSE(echo::measure_lv_shape(echo::Image8{}, sector).lv_touching_sector_edge_fraction.has_value());
+  echo::Image8 other_size(120, 100, 0);
+  for (int y = 40; y < 60; ++y) {
+    for (int x = 40; x < 60; ++x) other_size.at(x, y) = 255;
+  }
+  EXPECT_FALSE(echo::measure_lv_shape(other_size, sector).lv_long_axis_px.has_value());
+  // Without a sector only the image border is an edge: a square in the corner touches it.
+  echo::Image8 corner(100, 100, 0);
+  for (int y = 0; y < 30; ++y) {
+    for (int x = 0; x < 30; ++x) corner.at(x, y) = 255;
+  }
+  const auto lv = echo::measure_lv_shape(corner, echo::SectorGeometry{});
+  ASSERT_TRUE(lv.lv_touching_sector_edge_fraction.has_value());
+  EXPECT_GT(*lv.lv_touching_sector_edge_fraction, 0.4);
 }

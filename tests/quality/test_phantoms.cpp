@@ -3,9 +3,9 @@
 // as the analyzer gets it from the model's masks.
 //
 // The confusion table of docs/quality.md comes from the sweep test with more cases:
-//   ECHO_PHANTOM_SWEEP=60 ECHO_WRITE_DOCS=docs build-qual/tests/quality/test_quality_phantoms
-//       --gtest_filter='PhantomGate.Sweep'
-// (ECHO_PHANTOM_SWEEP = clean cases; every artefact gets a third as many.)
+//   ECHO_PHANTOM_SWEEP=40 ECHO_PHANTOM_SWEEP_ARTEFACTS=6 ECHO_WRITE_DOCS=docs
+//       build-qual/tests/quality/test_quality_phantoms --gtest_filter='PhantomGate.Sweep'
+// (clean cases, cases per artefact; 6 and 2 by default.)
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -152,8 +152,8 @@ std::set<std::string> reject_codes(const echo::QualityReport& report) {
   return codes;
 }
 
-int sweep_size(int fallback) {
-  const char* text = std::getenv("ECHO_PHANTOM_SWEEP");
+int sweep_size(const char* variable, int fallback) {
+  const char* text = std::getenv(variable);
   return text != nullptr ? std::max(1, std::atoi(text)) : fallback;
 }
 
@@ -204,8 +204,8 @@ TEST(PhantomGate, EachArtefactFailsWithItsReason) {
 // Clean phantoms across views, EF, heart rate, frame rate, image size, rhythm and overlays pass (>= 95%),
 // and the same phantoms with artefacts fail with the artefact's reason; writes the confusion table.
 TEST(PhantomGate, Sweep) {
-  const int clean_cases = sweep_size(6);
-  const int artefact_cases = std::max(1, clean_cases / 3);  // 6 -> 2 per artefact
+  const int clean_cases = sweep_size("ECHO_PHANTOM_SWEEP", 6);
+  const int artefact_cases = sweep_size("ECHO_PHANTOM_SWEEP_ARTEFACTS", 2);
   std::vector<std::string> rows = {"clean"};
   for (Artifact artifact : echo::all_artifacts()) rows.push_back(echo::artifact_name(artifact));
   std::map<std::string, std::map<std::string, int>> table;  // row -> column -> count
