@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -160,7 +161,10 @@ void print_result(const AnalyzeArgs& args, const std::string& file, const echo::
 
 // Reads the file (and the A2C cine for biplane), analyses, reports; returns this input's exit status.
 int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, const std::string& file) {
+  const auto read_start = std::chrono::steady_clock::now();
   auto cine = echo::read_file(file, args.options.read);
+  const double decode_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - read_start).count();
   if (!cine) {
     print_error(args, file, cine.error());
     return kExitError;
@@ -180,6 +184,8 @@ int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, con
     print_error(args, file, result.error());
     return kExitError;
   }
+  result->timings.decode_ms = decode_ms;
+  result->timings.total_ms += decode_ms;
   print_result(args, file, *result);
   if (!args.overlay_dir.empty()) {
     const auto dir = std::filesystem::path(args.overlay_dir) / std::filesystem::path(file).stem();
