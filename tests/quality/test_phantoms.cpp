@@ -218,7 +218,8 @@ TEST(PhantomGate, Sweep) {
       ++clean_passed;
       ++table["clean"]["pass"];
     } else {
-      ADD_FAILURE() << "clean phantom refused (counted, 95% needed): " << describe(outcome);
+      // Counted against the 95% requirement below; listed so that each one can be looked at.
+      std::cout << "clean phantom refused: " << describe(outcome) << "\n";
     }
     for (const auto& code : reject_codes(outcome.report)) ++table["clean"][code];
   }
