@@ -144,17 +144,26 @@ TEST(VlmModel, SameInputSameAnswerAcrossRunsAndThreads) {
   }
 }
 
+// The full answer stops on <eos>; two tokens less (the <eos> and the last word) stops on the limit, with a
+// truncated text that the grammar refuses.
 TEST(VlmModel, TokenLimitIsHonoured) {
   const auto model = load_model(true);
   ASSERT_NE(model, nullptr);
   const auto frames = pattern_keyframes(*model, 0);
+  const auto full = model->answer(frames.data(), model->keyframe_count());
+  ASSERT_TRUE(full.has_value());
+  EXPECT_FALSE(full->hit_token_limit);
+  EXPECT_GT(full->decode_ms, 0.0);
+  ASSERT_GE(full->new_tokens, 3);
   VlmOptions options;
-  options.max_new_tokens = 3;
-  const auto answer = model->answer(frames.data(), model->keyframe_count(), options);
-  ASSERT_TRUE(answer.has_value());
-  EXPECT_LE(answer->new_tokens, 3);
-  EXPECT_EQ(answer->hit_token_limit, answer->new_tokens == 3);
-  EXPECT_GT(answer->decode_ms, 0.0);
+  options.max_new_tokens = full->new_tokens - 2;
+  const auto cut = model->answer(frames.data(), model->keyframe_count(), options);
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->new_tokens, options.max_new_tokens);
+  EXPECT_TRUE(cut->hit_token_limit);
+  EXPECT_EQ(full->text.rfind(cut->text, 0), 0u) << cut->text << " is not a prefix of " << full->text;
+  EXPECT_NE(cut->text, full->text);
+  EXPECT_EQ(cut->kind, echo::VlmAnswer::Kind::unreadable) << cut->text;
 }
 
 TEST(VlmModel, BadInputIsAnErrorNotACrash) {
