@@ -319,10 +319,12 @@ def _string(function, handle) -> str:
     return _text(value.value)
 
 
-def _doubles(function, handle, *args) -> np.ndarray:
+def _doubles(function, handle, *args, per_item: int = 1) -> np.ndarray:
+    """A copy-out call's values; per_item doubles per counted item (2 for contour points, 4 for discs):
+    the capacity counts doubles, the returned count counts items."""
     count = c_size_t()
     _check(function(handle, *args, None, 0, byref(count)))
-    values = np.empty(count.value, dtype=np.float64)
+    values = np.empty(count.value * per_item, dtype=np.float64)
     _check(function(handle, *args, values.ctypes.data_as(ctypes.POINTER(c_double)), values.size, byref(count)))
     return values
 
@@ -346,8 +348,8 @@ def _keyframe(handle, which: str, rows: int, cols: int) -> Optional[Keyframe]:
     if status == N.NO_RESULT:
         return None
     _check(status)
-    contour = _doubles(N.lib.echo_result_contour, handle, N.KEYFRAMES[which]).reshape(-1, 2)
-    discs = _doubles(N.lib.echo_result_discs, handle, N.KEYFRAMES[which]).reshape(-1, 4)
+    contour = _doubles(N.lib.echo_result_contour, handle, N.KEYFRAMES[which], per_item=2).reshape(-1, 2)
+    discs = _doubles(N.lib.echo_result_discs, handle, N.KEYFRAMES[which], per_item=4).reshape(-1, 4)
     mask = np.zeros((rows, cols), dtype=np.uint8)
     size = c_size_t()
     _check(N.lib.echo_result_mask(handle, N.KEYFRAMES[which], mask.ctypes.data_as(ctypes.POINTER(c_uint8)),
@@ -571,7 +573,7 @@ class Session:
         out = N.sized(N.FrameResult)
         _check(N.lib.echo_session_push_frame(self._handle.pointer, byref(struct), float(time_ms), byref(out)))
         del keep
-        contour = _doubles(N.lib.echo_session_last_contour, self._handle.pointer).reshape(-1, 2)
+        contour = _doubles(N.lib.echo_session_last_contour, self._handle.pointer, per_item=2).reshape(-1, 2)
         return FrameResult(out.frame_index, out.time_ms, out.lv_area_mm2, out.quality_score, bool(out.beat_completed),
                            contour)
 
