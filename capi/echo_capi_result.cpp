@@ -81,6 +81,17 @@ echo_status check_out(const char* function, const V* out) {
   return out == nullptr ? null_argument(function, "the out pointer") : ECHO_OK;
 }
 
+// A plain accessor: checks the handle and the out pointer, then writes value(*result) through the barrier.
+template <class Out, class Value>
+echo_status read_value(const char* function, const echo_result* result, Out* out, Value value) noexcept {
+  return guarded(function, [&]() -> echo_status {
+    if (result == nullptr) return null_argument(function, "result");
+    if (out == nullptr) return null_argument(function, "the out pointer");
+    *out = static_cast<Out>(value(*result));
+    return ECHO_OK;
+  });
+}
+
 // An optional number: the value, or ECHO_NO_RESULT with why it is absent.
 echo_status optional_out(const char* function, const std::optional<double>& value, const std::string& why_absent,
                          double* out) {
@@ -252,33 +263,18 @@ ECHO_API void echo_result_destroy(echo_result* result) {
 }
 
 ECHO_API echo_status echo_result_quality_pass(const echo_result* result, int32_t* out_pass) {
-  ECHO_ACCESSOR(echo_result_quality_pass);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_pass));
-    *out_pass = result->result.quality.pass ? 1 : 0;
-    return ECHO_OK;
-  });
+  return read_value("echo_result_quality_pass", result, out_pass,
+                    [](const echo_result& r) { return r.result.quality.pass ? 1 : 0; });
 }
 
 ECHO_API echo_status echo_result_quality_score(const echo_result* result, double* out_score) {
-  ECHO_ACCESSOR(echo_result_quality_score);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_score));
-    *out_score = result->result.quality.score;
-    return ECHO_OK;
-  });
+  return read_value("echo_result_quality_score", result, out_score,
+                    [](const echo_result& r) { return r.result.quality.score; });
 }
 
 ECHO_API echo_status echo_result_reason_count(const echo_result* result, size_t* out_count) {
-  ECHO_ACCESSOR(echo_result_reason_count);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_count));
-    *out_count = result->result.quality.reasons.size();
-    return ECHO_OK;
-  });
+  return read_value("echo_result_reason_count", result, out_count,
+                    [](const echo_result& r) { return r.result.quality.reasons.size(); });
 }
 
 ECHO_API echo_status echo_result_reason(const echo_result* result, size_t index, echo_quality_reason* out_reason) {
@@ -331,23 +327,13 @@ ECHO_API echo_status echo_result_ef_median(const echo_result* result, double* ou
 }
 
 ECHO_API echo_status echo_result_ef_withheld_reason(const echo_result* result, const char** out_reason) {
-  ECHO_ACCESSOR(echo_result_ef_withheld_reason);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_reason));
-    *out_reason = result->result.ef_withheld_reason.c_str();
-    return ECHO_OK;
-  });
+  return read_value("echo_result_ef_withheld_reason", result, out_reason,
+                    [](const echo_result& r) { return r.result.ef_withheld_reason.c_str(); });
 }
 
 ECHO_API echo_status echo_result_ef_source(const echo_result* result, const char** out_source) {
-  ECHO_ACCESSOR(echo_result_ef_source);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_source));
-    *out_source = result->result.ef_source.c_str();
-    return ECHO_OK;
-  });
+  return read_value("echo_result_ef_source", result, out_source,
+                    [](const echo_result& r) { return r.result.ef_source.c_str(); });
 }
 
 ECHO_API echo_status echo_result_ef_classification(const echo_result* result, echo_ef_classification* out) {
@@ -395,43 +381,22 @@ ECHO_API echo_status echo_result_esv_ml(const echo_result* result, double* out_e
 }
 
 ECHO_API echo_status echo_result_volumes_unavailable_reason(const echo_result* result, const char** out_reason) {
-  ECHO_ACCESSOR(echo_result_volumes_unavailable_reason);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_reason));
-    *out_reason = result->result.volumes_unavailable_reason.c_str();
-    return ECHO_OK;
-  });
+  return read_value("echo_result_volumes_unavailable_reason", result, out_reason,
+                    [](const echo_result& r) { return r.result.volumes_unavailable_reason.c_str(); });
 }
 
 ECHO_API echo_status echo_result_view(const echo_result* result, const char** out_view) {
-  ECHO_ACCESSOR(echo_result_view);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_view));
-    *out_view = result->result.view.c_str();
-    return ECHO_OK;
-  });
+  return read_value("echo_result_view", result, out_view, [](const echo_result& r) { return r.result.view.c_str(); });
 }
 
 ECHO_API echo_status echo_result_view_confidence(const echo_result* result, double* out_confidence) {
-  ECHO_ACCESSOR(echo_result_view_confidence);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_confidence));
-    *out_confidence = result->result.view_confidence;
-    return ECHO_OK;
-  });
+  return read_value("echo_result_view_confidence", result, out_confidence,
+                    [](const echo_result& r) { return r.result.view_confidence; });
 }
 
 ECHO_API echo_status echo_result_is_biplane(const echo_result* result, int32_t* out_biplane) {
-  ECHO_ACCESSOR(echo_result_is_biplane);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_biplane));
-    *out_biplane = result->result.biplane ? 1 : 0;
-    return ECHO_OK;
-  });
+  return read_value("echo_result_is_biplane", result, out_biplane,
+                    [](const echo_result& r) { return r.result.biplane ? 1 : 0; });
 }
 
 ECHO_API echo_status echo_result_heart_rate_bpm(const echo_result* result, double* out_bpm) {
@@ -448,13 +413,8 @@ ECHO_API echo_status echo_result_heart_rate_bpm(const echo_result* result, doubl
 }
 
 ECHO_API echo_status echo_result_heart_rate_source(const echo_result* result, const char** out_source) {
-  ECHO_ACCESSOR(echo_result_heart_rate_source);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_source));
-    *out_source = result->result.heart_rate_source.c_str();
-    return ECHO_OK;
-  });
+  return read_value("echo_result_heart_rate_source", result, out_source,
+                    [](const echo_result& r) { return r.result.heart_rate_source.c_str(); });
 }
 
 ECHO_API echo_status echo_result_dimensions(const echo_result* result, int32_t* out_frame_count, int32_t* out_rows,
@@ -473,23 +433,13 @@ ECHO_API echo_status echo_result_dimensions(const echo_result* result, int32_t* 
 }
 
 ECHO_API echo_status echo_result_is_second_opinion(const echo_result* result, int32_t* out_flag) {
-  ECHO_ACCESSOR(echo_result_is_second_opinion);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_flag));
-    *out_flag = result->result.is_second_opinion ? 1 : 0;
-    return ECHO_OK;
-  });
+  return read_value("echo_result_is_second_opinion", result, out_flag,
+                    [](const echo_result& r) { return r.result.is_second_opinion ? 1 : 0; });
 }
 
 ECHO_API echo_status echo_result_sdk_version(const echo_result* result, const char** out_version) {
-  ECHO_ACCESSOR(echo_result_sdk_version);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_version));
-    *out_version = result->result.sdk_version.c_str();
-    return ECHO_OK;
-  });
+  return read_value("echo_result_sdk_version", result, out_version,
+                    [](const echo_result& r) { return r.result.sdk_version.c_str(); });
 }
 
 ECHO_API echo_status echo_result_model_info(const echo_result* result, echo_model_info* out_info) {
@@ -512,13 +462,8 @@ ECHO_API echo_status echo_result_model_info(const echo_result* result, echo_mode
 }
 
 ECHO_API echo_status echo_result_beat_count(const echo_result* result, size_t* out_count) {
-  ECHO_ACCESSOR(echo_result_beat_count);
-  return guarded(function, [&]() -> echo_status {
-    ECHO_CHECK(check_result(function, result));
-    ECHO_CHECK(check_out(function, out_count));
-    *out_count = result->result.beats.size();
-    return ECHO_OK;
-  });
+  return read_value("echo_result_beat_count", result, out_count,
+                    [](const echo_result& r) { return r.result.beats.size(); });
 }
 
 ECHO_API echo_status echo_result_beat(const echo_result* result, size_t index, echo_beat* out_beat) {
