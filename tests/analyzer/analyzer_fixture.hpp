@@ -12,7 +12,7 @@ namespace echo_test {
 inline const echo::EchoAnalyzer& shared_analyzer() {
   static std::unique_ptr<echo::EchoAnalyzer> analyzer = [] {
     echo::AnalyzerOptions options;
-    options.engine.threads = 2;
+    options.engine.threads = 1;  // ctest runs two test processes at once on the 2-core CI machine
     auto created = echo::EchoAnalyzer::create(options);
     if (!created) {
       ADD_FAILURE() << "cannot create the analyzer with the bundled model: " << created.error().message;
