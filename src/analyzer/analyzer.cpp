@@ -67,6 +67,16 @@ const Beat* first_used_beat(const CardiacResult& cardiac) {
   return nullptr;
 }
 
+// The frames shown as ED and ES: the first used beat's, or, when no beat was measured (EF withheld), the
+// largest and smallest LV, so that the clinician still sees what the model outlined.
+std::pair<int, int> display_keyframes(const CardiacResult& cardiac, const analysis::LvSeries& series) {
+  if (const Beat* beat = first_used_beat(cardiac)) return {beat->ed_frame, beat->es_frame};
+  if (series.area_mm2.empty()) return {-1, -1};
+  const auto [smallest, largest] = std::minmax_element(series.area_mm2.begin(), series.area_mm2.end());
+  if (*largest <= 0.0) return {-1, -1};
+  return {static_cast<int>(largest - series.area_mm2.begin()), static_cast<int>(smallest - series.area_mm2.begin())};
+}
+
 // ED, ES and evenly spaced frames between them, as many as the VLM reads.
 std::vector<int> vlm_keyframes(int ed_frame, int es_frame, int count) {
   std::vector<int> frames;
@@ -98,7 +108,9 @@ Expected<AnalysisResult> EchoAnalyzer::analyze_biplane(const Cine& a4c, const Ci
   }
   result.quality.score = std::min(result.quality.score, two->quality.score);
   result.timings.total_ms += two->timings.total_ms;
-  const bool both_measured = result.ed.geometry.valid && result.es.geometry.valid && two->ed.geometry.valid &&
+  // Both views must have a measured beat (the keyframes shown without one are for display only).
+  const bool both_measured = result.ef_percent.has_value() && two->ef_percent.has_value() &&
+                             result.ed.geometry.valid && result.es.geometry.valid && two->ed.geometry.valid &&
                              two->es.geometry.valid;
   if (!result.quality.pass || !both_measured) {
     result.ef_percent.reset();
@@ -240,7 +252,7 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
   result.timings.cardiac_ms = ms_since(stage_start);
 
   stage_start = Clock::now();
-  result.quality = assess_quality(cine, *pre, options.quality, analysis::lv_evidence(series, cardiac, *pre, labels));
+  result.quality = assess_quality(cine, *pre, options.quality, analysis::lv_evidence(series, cardiac, *pre, labels, cine.calibration.trusted));
   result.timings.quality_ms = ms_since(stage_start);
 
   result.volumes_unavailable_reason = volumes_unavailable_reason(cine.calibration);
@@ -254,22 +266,16 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
     if (!result.ef_percent) result.ef_withheld_reason = "every beat was excluded";
   }
   if (result.ef_percent) result.classification = classify_ef(*result.ef_percent, options.sex);
-  if (const Beat* beat = first_used_beat(cardiac)) {
-    result.ed = {beat->ed_frame, analysis::to_original_pixels(series.geometry[beat->ed_frame], pre->mapping)};
-    result.es = {beat->es_frame, analysis::to_original_pixels(series.geometry[beat->es_frame], pre->mapping)};
+  const auto [ed_frame, es_frame] = display_keyframes(cardiac, series);
+  if (ed_frame >= 0) {
+    result.ed = {ed_frame, analysis::to_original_pixels(series.geometry[ed_frame], pre->mapping)};
+    result.es = {es_frame, analysis::to_original_pixels(series.geometry[es_frame], pre->mapping)};
   }
 
   if (impl_->vlm) {
     stage_start = Clock::now();
-    const Beat* beat = first_used_beat(cardiac);
-    int ed = 0, es = pre->frame_count - 1;
-    if (beat != nullptr) {
-      ed = beat->ed_frame;
-      es = beat->es_frame;
-    } else if (!series.area_mm2.empty()) {  // no beat: the largest and smallest LV stand in for ED and ES
-      ed = static_cast<int>(std::max_element(series.area_mm2.begin(), series.area_mm2.end()) - series.area_mm2.begin());
-      es = static_cast<int>(std::min_element(series.area_mm2.begin(), series.area_mm2.end()) - series.area_mm2.begin());
-    }
+    const int ed = ed_frame >= 0 ? ed_frame : 0;
+    const int es = es_frame >= 0 ? es_frame : pre->frame_count - 1;
     auto answer = analysis::answer_vlm(*impl_, *pre, vlm_keyframes(ed, es, impl_->vlm->keyframe_count()));
     if (!answer) return tl::unexpected(answer.error());
     result.vlm = *answer;

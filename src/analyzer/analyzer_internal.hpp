@@ -34,9 +34,10 @@ LvSeries measure_series(const SegmentationOutput& segmentation, const PixelSpaci
 // The same geometry with every point moved from model pixels to original pixels.
 LvGeometry to_original_pixels(const LvGeometry& model_geometry, const ModelMapping& mapping);
 
-// Evidence for the quality gate's LV-based checks (view, cut-off, foreshortening, full beat).
+// Evidence for the quality gate's LV-based checks (view, cut-off, foreshortening, full beat). Lengths in mm
+// only with a trusted calibration: an untrusted scale must not make an LV look foreshortened.
 LvEvidence lv_evidence(const LvSeries& series, const CardiacResult& cardiac, const Preprocessed& pre,
-                       const std::vector<std::string>& view_labels);
+                       const std::vector<std::string>& view_labels, bool calibration_trusted);
 
 // The label with the highest mean probability, and that probability.
 std::pair<std::string, double> dominant_view(const std::vector<float>& view_mean,

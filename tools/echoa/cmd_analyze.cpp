@@ -156,7 +156,13 @@ void print_result(const AnalyzeArgs& args, const std::string& file, const echo::
               result.view.c_str(), 100.0 * result.view_confidence, result.quality.pass ? "pass" : "fail",
               result.quality.score, result.beats.size(), result.heart_rate_bpm, result.timings.total_ms);
   if (!result.volumes_unavailable_reason.empty()) std::printf("  volumes: %s\n", result.volumes_unavailable_reason.c_str());
-  if (result.vlm) std::printf("  VLM: %s\n", result.vlm->text.c_str());
+  if (result.vlm) {
+    std::printf("  VLM: %s", result.vlm->text.c_str());
+    if (result.vlm_check && result.vlm_check->disagrees) {
+      std::printf("  [disagrees with the measured EF by %+.0f points]", result.vlm_check->difference_points);
+    }
+    std::printf("\n");
+  }
 }
 
 // Reads the file (and the A2C cine for biplane), analyses, reports; returns this input's exit status.
