@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "echo/error.hpp"
+#include "echo/sha256.hpp"  // sha256_hex, sha256_file_hex (were declared here)
 
 namespace echo {
 
@@ -54,9 +55,6 @@ inline constexpr int kSegmentationContractVersion = 1;
 Expected<ModelManifest> parse_model_manifest(const std::string& json_text, const std::string& source_name);
 Expected<ModelManifest> read_model_manifest(const std::string& manifest_path);
 
-// Lowercase hex SHA-256 of a byte buffer / of a whole file (not_found / io_failed on a bad path).
-std::string sha256_hex(const void* data, std::size_t size);
-Expected<std::string> sha256_file_hex(const std::string& path);
 
 struct SegmentationOutput {
   int frame_count = 0, size = 0;

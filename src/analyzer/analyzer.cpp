@@ -77,16 +77,6 @@ std::pair<int, int> display_keyframes(const CardiacResult& cardiac, const analys
   return {static_cast<int>(largest - series.area_mm2.begin()), static_cast<int>(smallest - series.area_mm2.begin())};
 }
 
-// ED, ES and evenly spaced frames between them, as many as the VLM reads.
-std::vector<int> vlm_keyframes(int ed_frame, int es_frame, int count) {
-  std::vector<int> frames;
-  for (int k = 0; k < count; ++k) {
-    const double t = count == 1 ? 0.0 : static_cast<double>(k) / (count - 1);
-    frames.push_back(static_cast<int>(std::lround(ed_frame + t * (es_frame - ed_frame))));
-  }
-  return frames;
-}
-
 }  // namespace
 
 // Biplane: each view is analysed on its own; the volumes of the first used beat of each view are then
@@ -276,7 +266,7 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
     stage_start = Clock::now();
     const int ed = ed_frame >= 0 ? ed_frame : 0;
     const int es = es_frame >= 0 ? es_frame : pre->frame_count - 1;
-    auto answer = analysis::answer_vlm(*impl_, *pre, vlm_keyframes(ed, es, impl_->vlm->keyframe_count()));
+    auto answer = vlm_answer_for_beat(*impl_->vlm, *pre, ed, es, options.vlm);
     if (!answer) return tl::unexpected(answer.error());
     result.vlm = *answer;
     result.vlm_check = cross_check(*answer, result.ef_percent, options.vlm_tolerance_points);
@@ -289,29 +279,6 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
   }
   result.timings.total_ms = ms_since(start);
   return result;
-}
-
-Expected<VlmAnswer> analysis::answer_vlm(const EchoAnalyzer::Impl& impl, const Preprocessed& pre,
-                                         const std::vector<int>& frames) {
-  const VlmModel& vlm = *impl.vlm;
-  const ModelInputSpec seg_spec = impl.input_spec();
-  ModelInputSpec vlm_spec;
-  vlm_spec.input_size = vlm.input_size();
-  vlm_spec.mean = vlm.normalization_mean();
-  vlm_spec.std = vlm.normalization_std();
-  const std::size_t frame_floats = static_cast<std::size_t>(vlm_spec.input_size) * vlm_spec.input_size;
-  std::vector<float> keyframes(frame_floats * frames.size());
-  const bool same_input = vlm_spec.input_size == seg_spec.input_size && vlm_spec.mean == seg_spec.mean &&
-                          vlm_spec.std == seg_spec.std;
-  if (!same_input) {
-    return make_error(ErrorCode::model_invalid,
-                      "VLM: its input contract differs from the segmentation model's (size or normalisation)");
-  }
-  for (std::size_t k = 0; k < frames.size(); ++k) {
-    const float* source = pre.model_input.data() + frame_floats * static_cast<std::size_t>(frames[k]);
-    std::copy(source, source + frame_floats, keyframes.begin() + static_cast<std::ptrdiff_t>(frame_floats * k));
-  }
-  return vlm.answer(keyframes.data(), static_cast<int>(frames.size()), impl.options.vlm);
 }
 
 }  // namespace echo

@@ -43,8 +43,5 @@ LvEvidence lv_evidence(const LvSeries& series, const CardiacResult& cardiac, con
 std::pair<std::string, double> dominant_view(const std::vector<float>& view_mean,
                                              const std::vector<std::string>& labels);
 
-// The VLM's answer on the given frames of the preprocessed cine (ED first, ES last).
-Expected<VlmAnswer> answer_vlm(const EchoAnalyzer::Impl& impl, const Preprocessed& pre, const std::vector<int>& frames);
-
 }  // namespace analysis
 }  // namespace echo

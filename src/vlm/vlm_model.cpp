@@ -13,7 +13,7 @@
 
 #include "echo/preprocess.hpp"
 #include "echo/vlm.hpp"
-#include "vlm/sha256.hpp"
+#include "echo/sha256.hpp"
 #include "vlm/tokenizer.hpp"
 
 namespace echo {
@@ -81,7 +81,7 @@ torch::Tensor ids_tensor(const std::vector<int>& ids) {
 }
 
 Expected<void> check_file_hash(const fs::path& file, const std::string& expected_hex, const std::string& manifest) {
-  auto actual = vlm::sha256_file_hex(file.string());
+  auto actual = sha256_file_hex(file.string());
   if (!actual) return tl::unexpected(actual.error());
   if (*actual != expected_hex) {
     return tl::unexpected(model_error(manifest, "SHA-256 of '" + file.filename().string() + "' is " + *actual +

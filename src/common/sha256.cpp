@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), small and dependency-free: the engine hashes model files before loading them.
+// SHA-256 (FIPS 180-4), small and dependency-free: the engines hash model files before loading them.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "echo/inference.hpp"
-#include "inference/sha256.hpp"
+#include "common/sha256.hpp"
+#include "echo/sha256.hpp"
 
 namespace echo {
 namespace {
