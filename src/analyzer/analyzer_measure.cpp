@@ -88,28 +88,6 @@ Image8 rasterize(const Contour& contour, int width, int height) {
   return mask;
 }
 
-// Share of contour points (original pixels) within `margin_px` of the sector edge. The model sees a
-// coarser grid than the original image, so its contour stops up to about one model pixel short of the
-// edge where the LV runs out of the fan: the margin is 1.5 model pixels (at least 2 original pixels).
-double fraction_near_sector_edge(const Contour& contour, const Image8& sector, double margin_px) {
-  if (sector.empty() || contour.empty()) return 0.0;
-  const int margin = static_cast<int>(std::ceil(margin_px));
-  const double diagonal = margin / std::sqrt(2.0);
-  const std::pair<double, double> offsets[] = {{0, 0},         {margin, 0},         {-margin, 0},
-                                               {0, margin},    {0, -margin},        {diagonal, diagonal},
-                                               {-diagonal, diagonal}, {diagonal, -diagonal}, {-diagonal, -diagonal}};
-  int near_edge = 0;
-  for (const Point2& p : contour) {
-    bool outside = false;
-    for (const auto& [dx, dy] : offsets) {
-      const int x = static_cast<int>(std::lround(p.x + dx)), y = static_cast<int>(std::lround(p.y + dy));
-      if (x < 0 || y < 0 || x >= sector.width || y >= sector.height || sector.at(x, y) == 0) outside = true;
-    }
-    near_edge += outside ? 1 : 0;
-  }
-  return static_cast<double>(near_edge) / static_cast<double>(contour.size());
-}
-
 // The frame to judge the LV's shape on: the first used end-diastole, else the largest LV.
 int reference_frame(const LvSeries& series, const CardiacResult& cardiac) {
   for (const Beat& beat : cardiac.beats) {
@@ -132,8 +110,6 @@ LvEvidence lv_evidence(const LvSeries& series, const CardiacResult& cardiac, con
     const double mm_x = calibrated ? pre.mm_per_px_model_x / pre.mapping.scale_x : 0.0;
     const double mm_y = calibrated ? pre.mm_per_px_model_y / pre.mapping.scale_y : 0.0;
     evidence = measure_lv_shape(mask, pre.sector, mm_x, mm_y);
-    const double margin_px = std::max(2.0, 1.5 * std::max(pre.mapping.scale_x, pre.mapping.scale_y));
-    evidence.lv_touching_sector_edge_fraction = fraction_near_sector_edge(contour, pre.sector.mask, margin_px);
   }
   const auto [view, confidence] = dominant_view(series.view_mean, view_labels);
   if (view != "unknown") {

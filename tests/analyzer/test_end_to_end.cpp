@@ -35,19 +35,23 @@ int nearest_distance(int frame, const echo::SynthTruth& truth, bool ed) {
 }  // namespace
 
 // Issue 7: EF mean absolute error <= 3 points over EF 15-75% and HR 45-140 bpm, ED/ES within 2 frames.
+// Issue 5 allows the gate to refuse up to 5% of clean phantoms; the error is over the measured ones.
 TEST(EndToEnd, PhantomEfWithinThreePointsMeanAbsoluteError) {
   const int cases = case_count();
   double abs_error_sum = 0.0;
-  int measured = 0;
+  int measured = 0, refused = 0;
   for (int i = 0; i < cases; ++i) {
     const double ef = 15.0 + 60.0 * (i + 0.5) / cases;
     const double hr = 45.0 + 95.0 * std::fmod(i * 0.618034, 1.0);
     const auto phantom = echo_test::phantom(ef, hr, 90000 + i);
     auto result = echo_test::shared_analyzer().analyze(phantom.cine);
     ASSERT_TRUE(result) << result.error().message;
-    ASSERT_TRUE(result->quality.pass) << "clean phantom " << i << " (EF " << ef << ", HR " << hr
-                                      << ") refused: " << echo::report_text(*result, echo::ReportLanguage::en);
-    ASSERT_TRUE(result->ef_percent) << "phantom " << i << ": " << result->ef_withheld_reason;
+    if (!result->ef_percent) {
+      ++refused;
+      std::printf("clean phantom %d (EF %.1f, HR %.0f) refused: %s\n", i, ef, hr,
+                  echo::report_text(*result, echo::ReportLanguage::en).c_str());
+      continue;
+    }
     abs_error_sum += std::abs(*result->ef_percent - phantom.truth.ef_percent);
     ++measured;
     for (const auto& beat : result->beats) {
@@ -55,12 +59,15 @@ TEST(EndToEnd, PhantomEfWithinThreePointsMeanAbsoluteError) {
       EXPECT_LE(nearest_distance(beat.es_frame, phantom.truth, false), 2) << "phantom " << i;
     }
     EXPECT_EQ(result->view, "a4c");
-    ASSERT_TRUE(result->edv_ml.has_value()) << "phantom calibration is exact: volumes expected";
+    EXPECT_TRUE(result->edv_ml.has_value()) << "phantom calibration is exact: volumes expected";
   }
+  ASSERT_GT(measured, 0);
   const double mae = abs_error_sum / measured;
   RecordProperty("ef_mae_points", std::to_string(mae));
-  std::printf("EF mean absolute error over %d phantoms: %.2f points\n", measured, mae);
+  std::printf("EF mean absolute error over %d measured phantoms: %.2f points (%d of %d refused by the gate)\n",
+              measured, mae, refused, cases);
   EXPECT_LE(mae, 3.0);
+  EXPECT_LE(refused, cases / 20);
 }
 
 // Every artefact is refused with its own reason code.
