@@ -30,7 +30,10 @@ TEST(RealFiles, ApicalCineGivesContoursAndNoVolumes) {
   EXPECT_FALSE(result->esv_ml.has_value());
   EXPECT_FALSE(result->volumes_unavailable_reason.empty());
   const auto dir = echo_test::scratch_dir() / "overlay";
-  if (result->ed.frame >= 0) ASSERT_TRUE(echo::write_overlays(*cine, *result, dir.string()));
+  ASSERT_GE(result->ed.frame, 0) << "no LV contour to show";
+  EXPECT_TRUE(result->ed.geometry.valid) << result->ed.geometry.invalid_reason;
+  ASSERT_TRUE(echo::write_overlays(*cine, *result, dir.string()));
+  EXPECT_TRUE(std::filesystem::exists(dir / "ed.png"));
   std::printf("examples_ybr_color.dcm: %s\n", echo::report_text(*result, echo::ReportLanguage::en).c_str());
 }
 
@@ -56,7 +59,9 @@ TEST(RealFiles, EveryReadableFileIsAnalysedOrRefusedCleanly) {
       continue;
     }
     ++analysed;
-    if (!result->ef_percent) EXPECT_FALSE(result->ef_withheld_reason.empty()) << entry.path();
+    if (!result->ef_percent) {
+      EXPECT_FALSE(result->ef_withheld_reason.empty()) << entry.path();
+    }
   }
   EXPECT_GT(analysed, 10);
 }
