@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "echo/io.hpp"
 #include "echo/version.hpp"
 #include "echo_capi_internal.hpp"
 
@@ -91,7 +92,7 @@ echo_model_options default_model_options() noexcept {
   o.vlm_tolerance_points = 10.0;
   o.lead_with_vlm = 0;
   o.decode_threads = 0;
-  o.max_total_pixels = 2'000'000'000ULL / 4;
+  o.max_total_pixels = echo::ReadOptions{}.max_total_pixels;  // the reader's own default
   return o;
 }
 
@@ -99,8 +100,8 @@ echo_read_options default_read_options() noexcept {
   echo_read_options o{};
   o.struct_size = sizeof o;
   o.decode_threads = 0;
-  o.max_total_pixels = 2'000'000'000ULL / 4;
-  o.max_color_frames = 8;
+  o.max_total_pixels = echo::ReadOptions{}.max_total_pixels;  // the reader's own defaults
+  o.max_color_frames = echo::ReadOptions{}.max_color_frames;
   return o;
 }
 
