@@ -29,15 +29,24 @@ def load_eval(folder):
     frames = np.concatenate([p["frames"] for p in parts]).astype(np.float32)
     ef = np.concatenate([p["ef"] for p in parts])
     codes = np.concatenate([p["codes"] for p in parts])
-    return frames, ef, codes
+    if all("keyframe_indices" in p for p in parts):
+        timing = np.concatenate([np.concatenate([p["keyframe_indices"], p["loop_frames"][:, None]], axis=1)
+                                 for p in parts]).astype(np.int32)
+    else:
+        timing = None
+    return frames, ef, codes, timing
 
 
-def run_cpp(vlm_eval, model, frames, language, threads):
+def run_cpp(vlm_eval, model, frames, timing, language, threads, precision="int8"):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "keyframes.f32")
         frames.astype(np.float32).tofile(path)
-        out = subprocess.run([vlm_eval, model, path, str(len(frames)), language, str(threads)], check=True,
-                             capture_output=True, text=True).stdout
+        command = [vlm_eval, model, path, str(len(frames)), language, str(threads), precision]
+        if timing is not None:
+            timing_path = os.path.join(tmp, "timing.i32")
+            timing.astype(np.int32).tofile(timing_path)
+            command.append(timing_path)
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
@@ -82,14 +91,24 @@ def main():
     parser.add_argument("--model", required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json-out")
+    parser.add_argument("--no-timing", action="store_true",
+                        help="answer without the keyframes' timing (VlmModel::answer without VlmKeyframeTiming)")
+    parser.add_argument("--fp32", action="store_true", help="the fp32 file instead of INT8")
     parser.add_argument("--bench-keyframes", help="also write the first clean case as raw float32 for bench_vlm")
     args = parser.parse_args()
-    frames, ef, codes = load_eval(args.data)
+    frames, ef, codes, timing = load_eval(args.data)
+    if timing is None and not args.no_timing:
+        raise SystemExit("the shards carry no keyframe timing: make them again with make_dataset.py, or pass --no-timing")
+    if args.no_timing:
+        timing = None
     meta_path = os.path.join(args.data, "dataset.json")
     report = {"data": json.load(open(meta_path))["description"] if os.path.exists(meta_path) else args.data,
-              "model": os.path.basename(args.model), "runtime": "C++ VlmModel (INT8, greedy, penalty 1.2)"}
+              "model": os.path.basename(args.model),
+              "runtime": "C++ VlmModel (%s, greedy, penalty 1.2, %s)" % (
+                  "fp32" if args.fp32 else "INT8", "timing unknown" if timing is None else "with the keyframes' timing")}
     for language in ("zh", "en"):
-        answers = run_cpp(args.vlm_eval, args.model, frames, language, args.threads)
+        answers = run_cpp(args.vlm_eval, args.model, frames, timing, language, args.threads,
+                          "fp32" if args.fp32 else "int8")
         report[language] = metrics(answers, ef, codes)
         examples = {}
         for a in answers:
@@ -103,6 +122,8 @@ def main():
     if args.bench_keyframes:
         first_clean = int(np.nonzero(codes.sum(axis=1) == 0)[0][0])
         frames[first_clean].astype(np.float32).tofile(args.bench_keyframes)
+        if timing is not None:  # its keyframe indices and loop frame count, beside it
+            timing[first_clean].astype(np.int32).tofile(os.path.splitext(args.bench_keyframes)[0] + ".timing.i32")
 
 
 if __name__ == "__main__":

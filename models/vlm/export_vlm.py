@@ -12,11 +12,13 @@ import os
 
 import torch
 
+import vlm_data
 import vlm_net
 import vlm_text
 
 CONTRACT = "echo.vlm"
-CONTRACT_VERSION = 1
+# 2: encode() also takes the keyframes' timing in their loop (timing_features values, vlm_data.timing_features)
+CONTRACT_VERSION = 2
 QUANTIZED_ENGINE = "onednn"
 
 
@@ -57,7 +59,6 @@ def export(model, config, out_dir, description, training, evaluation=None):
                      "quantization": "dynamic INT8 of every nn.Linear (decoder, projections, head); CNN in fp32"}
     pieces = vlm_text.build_vocabulary()
     tokenizer = vlm_text.Tokenizer(pieces)
-    grid = model.encoder.grid
     examples = [vlm_text.ef_answer(52, "zh"), vlm_text.ef_answer(7, "en"),
                 vlm_text.rejection_answer(["blurred", "overgain"], "zh"),
                 vlm_text.rejection_answer(["lv_cut_off", "non_apical_view"], "en")]
@@ -68,13 +69,17 @@ def export(model, config, out_dir, description, training, evaluation=None):
         "description": description,
         "input_size": config["input_size"],
         "keyframes": config["keyframes"],
-        "keyframe_rule": "keyframes evenly spaced from ED to ES of one beat, rounded (echo::vlm_keyframe_indices)",
+        "keyframe_rule": "keyframes evenly spaced from ED to ES of one beat, rounded (echo::vlm_keyframe_indices); "
+                         "without a complete beat the analyzer's ED = the last largest LV, ES = the first smallest",
+        "timing_features": model.encoder.timing_features,
+        "timing_input": "[1 (known), index / (N - 1) of each keyframe in the order given, |last - first| / (N - 1)], "
+                        "N = frames in the loop (echo::vlm_timing_features); all zeros = timing unknown",
         "normalization": {"mean": config["mean"], "std": config["std"]},
         "input_contract": "echo/preprocess.hpp model input (square sector crop, outside-sector 0, float resize)",
-        "visual_tokens": grid * grid + 1,
+        "visual_tokens": model.encoder.token_count,
         "max_text_positions": config["max_text_positions"],
         "architecture": {k: config[k] for k in ("d_model", "heads", "layers", "ffn")},
-        "methods": {"encode": "frames[1,K,S,S] -> visual[1,Nv,D]",
+        "methods": {"encode": "(frames[1,K,S,S], timing[1,K+2]) -> visual[1,Nv,D]",
                     "prefill": "(visual, prompt_ids[1,P]) -> (logits[1,V], keys, values)",
                     "step": "(token[1], keys, values) -> (logits[1,V], keys, values); keys/values [L,1,H,T,Dh]",
                     "full_logits": "(visual, ids[1,T]) -> logits[1,V] (no cache)"},
@@ -108,6 +113,20 @@ def pattern_keyframes(seed, config):
     return values.reshape(1, k, s, s)
 
 
+def pattern_timing(seed, config):
+    """The timing of the pattern cases: seed 0 unknown (zeros, VlmModel::answer without timing); otherwise
+    keyframes from ED = seed + 1 to ES = 4 * seed + 5 in a loop of 10 * seed + 8 frames (seed 2 runs ED -> ES
+    backwards, as the analyzer's fallback keyframes may). -> (indices or None, loop frames or None, tensor)."""
+    k = config["keyframes"]
+    if seed == 0:
+        return None, None, torch.zeros(1, k + 2)
+    ed, es, loop = seed + 1, 4 * seed + 5, 10 * seed + 8
+    if seed == 2:
+        ed, es = es, ed
+    indices = vlm_data.keyframe_indices(ed, es, k)
+    return indices, loop, torch.from_numpy(vlm_data.timing_features(indices, loop)).unsqueeze(0)
+
+
 def write_reference_answers(out_dir, config, tokenizer):
     """What the Python reference loop answers for pattern inputs, per file, language and penalty; the C++
     runtime must give the same tokens (tests/vlm/test_vlm_model.cpp)."""
@@ -117,15 +136,19 @@ def write_reference_answers(out_dir, config, tokenizer):
         module = torch.jit.load(os.path.join(out_dir, "vlm_%s.pt" % precision))
         for seed in range(3):
             frames = pattern_keyframes(seed, config)
+            indices, loop, timing = pattern_timing(seed, config)
             for language in ("zh", "en"):
                 prompt = tokenizer.encode(vlm_text.PROMPTS[language]) + [tokenizer.answer_id]
                 for penalty in (1.2, 1.0):
-                    ids = vlm_net.greedy_decode(module, frames, prompt, tokenizer.eos_id, 40, penalty)
+                    ids = vlm_net.greedy_decode(module, frames, timing, prompt, tokenizer.eos_id, 40, penalty)
                     cases.append({"precision": precision, "seed": seed, "language": language,
+                                  "keyframe_indices": indices, "loop_frame_count": loop,
+                                  "timing_features": [float(v) for v in timing[0]],
                                   "repetition_penalty": penalty, "max_new_tokens": 40, "token_ids": ids,
                                   "text": tokenizer.decode(ids)})
     with open(os.path.join(out_dir, "vlm_reference_answers.json"), "w", encoding="utf-8") as f:
-        json.dump({"input": "pattern: value = ((i * 7919 + seed * 104729) % 256) / 255, i over K*S*S",
+        json.dump({"input": "pattern: value = ((i * 7919 + seed * 104729) % 256) / 255, i over K*S*S; timing: "
+                            "keyframe_indices in a loop of loop_frame_count frames (null: unknown, zeros)",
                    "cases": cases}, f, ensure_ascii=False, indent=1)
         f.write("\n")
 

@@ -10,7 +10,11 @@ The phantoms are generated in chunks (each chunk its own dataset seed and image 
 their keyframes are cropped), so the disk never holds more than one chunk. Each complete beat of a case is
 one sample (K keyframes from ED to ES); --first-beat-only keeps one sample per case (evaluation).
 Shards: shard_NNN.npz with frames float16 [N,K,S,S] (model input, normalised), ef float32 [N],
-codes uint8 [N,10] (multi-hot in vlm_text.REJECTION_ORDER), case int32 [N] (global case number).
+codes uint8 [N,10] (multi-hot in vlm_text.REJECTION_ORDER), timing float32 [N,K+2] (vlm_data.timing_features:
+where the keyframes sit in their loop), keyframe_indices int32 [N,K] and loop_frames int32 [N] (what
+the C++ runtime is given to compute the same timing), case int32 [N] (global case number).
+--force-artifact NAME gives every case that artefact (with --artifact-rate 0: that artefact only), to balance
+artefacts that the random draw leaves rare.
 """
 import argparse
 import json
@@ -30,8 +34,10 @@ def write_shard(out, number, samples, cases):
     frames = np.stack([s[0] for s in samples]).astype(np.float16)
     ef = np.array([s[1] for s in samples], np.float32)
     codes = np.stack([vlm_data.codes_to_multi_hot(s[2]) for s in samples])
-    np.savez(os.path.join(out, "shard_%03d.npz" % number), frames=frames, ef=ef, codes=codes,
-             case=np.array(cases, np.int32))
+    timing = np.stack([s[3] for s in samples]).astype(np.float32)
+    np.savez(os.path.join(out, "shard_%03d.npz" % number), frames=frames, ef=ef, codes=codes, timing=timing,
+             keyframe_indices=np.array([s[4] for s in samples], np.int32),
+             loop_frames=np.array([s[5] for s in samples], np.int32), case=np.array(cases, np.int32))
 
 
 def main():
@@ -45,6 +51,8 @@ def main():
     parser.add_argument("--artifact-rate", type=float, default=0.5)
     parser.add_argument("--beats", type=int, default=2)
     parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--force-artifact", action="append", default=[],
+                        help="an artefact every case gets (echoa synth --artifact; repeatable)")
     parser.add_argument("--sizes", default=",".join(SIZES), help="image sizes, one per chunk in turn")
     parser.add_argument("--input-size", type=int, default=112)
     parser.add_argument("--keyframes", type=int, default=4)
@@ -91,6 +99,8 @@ def main():
                        "--seed", str(args.seed + chunk_number), "--artifact-rate", str(args.artifact_rate),
                        "--beats", str(args.beats), "--fps", str(args.fps), "--size", sizes[chunk_number % len(sizes)],
                        "--format", "dicom-raw"]
+            for name in args.force_artifact:
+                command += ["--artifact", name]
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             process(folder, done)
             if not args.keep_cases:
@@ -99,9 +109,11 @@ def main():
             chunk_number += 1
             print("%d/%d cases, %d samples, %.1f min" % (done, args.count, total_samples,
                                                          (time.time() - started) / 60), flush=True)
-        description = ("%d phantoms of echoa synth --dataset (seeds %d.., artifact rate %.2f, %d beats at %g fps, sizes %s), "
-                       "%s" % (args.count, args.seed, args.artifact_rate, args.beats, args.fps, args.sizes,
-                               "first beat of each" if args.first_beat_only else "every complete beat"))
+        description = ("%d phantoms of echoa synth --dataset (seeds %d.., artifact rate %.2f%s, %d beats at %g fps, "
+                       "sizes %s), %s" % (args.count, args.seed, args.artifact_rate,
+                                          "".join(", every case %s" % a for a in args.force_artifact), args.beats,
+                                          args.fps, args.sizes,
+                                          "first beat of each" if args.first_beat_only else "every complete beat"))
     with open(os.path.join(args.out, "dataset.json"), "w") as f:
         json.dump({"description": description, "samples": total_samples, "mean": args.mean, "std": args.std,
                    "input_size": args.input_size, "keyframes": args.keyframes, "artefacts": artefact_counts,

@@ -9,7 +9,8 @@ ground truth ("LVEF约为52%" from the beat's EF, or "图像不合格,原因:...
 entropy on the answer tokens, where the EF number token gets a Gaussian soft target over the number tokens
 (sigma 1.5 points: being 2 points off costs less than being 20 off), plus two auxiliary heads on the
 pooled visual features (EF regression on clean samples, artefact multi-label) that only shape the encoder.
-Reproducible for a seed (fixed shuffles, deterministic CPU kernels, 2 threads).
+Each sample also carries its keyframes' timing (vlm_data.timing_features); --timing-dropout of them train
+with it unknown. Reproducible for a seed (fixed shuffles, deterministic CPU kernels, one thread by default).
 """
 import argparse
 import glob
@@ -38,7 +39,10 @@ def load_shards(folders):
     frames = np.concatenate([p["frames"] for p in parts])
     ef = np.concatenate([p["ef"] for p in parts]).astype(np.float32)
     codes = np.concatenate([p["codes"] for p in parts]).astype(np.float32)
-    return torch.from_numpy(frames), torch.from_numpy(ef), torch.from_numpy(codes)
+    if any("timing" not in p for p in parts):
+        raise SystemExit("shards without 'timing' (made before the timing input): run make_dataset.py again")
+    timing = np.concatenate([p["timing"] for p in parts]).astype(np.float32)
+    return torch.from_numpy(frames), torch.from_numpy(ef), torch.from_numpy(codes), torch.from_numpy(timing)
 
 
 class TextBuilder:
@@ -96,6 +100,15 @@ def shift_augment(frames, generator, max_shift):
     return out
 
 
+def drop_timing(timing, generator, share):
+    """A share of the samples trains with the timing unknown (all zeros), so that a caller that cannot say
+    where its keyframes come from (VlmModel::answer without timing) still gets an answer from the pixels."""
+    if share <= 0:
+        return timing
+    keep = (torch.rand(timing.shape[0], generator=generator) >= share).float().unsqueeze(1)
+    return timing * keep
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="folder(s) of shard_*.npz from make_dataset.py, comma-separated")
@@ -107,6 +120,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads; 1 by default: on a shared, oversubscribed CPU two threads spin at "
                              "barriers and took 2.5x longer per batch (docs/vlm.md)")
+    parser.add_argument("--timing-dropout", type=float, default=0.1,
+                        help="share of samples trained with the timing input unknown (zeros)")
     parser.add_argument("--checkpoint", help="where to keep the training checkpoint (default: DATA/vlm_checkpoint.pt)")
     parser.add_argument("--init", help="a checkpoint to fine-tune from (a site's own data)")
     args = parser.parse_args()
@@ -114,7 +129,7 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
-    frames, ef, codes = load_shards(args.data)
+    frames, ef, codes, timing = load_shards(args.data)
     count = frames.shape[0]
     clean = codes.sum(dim=1) == 0
     print("samples %d (clean %d, artefact %d)" % (count, int(clean.sum()), int((~clean).sum())), flush=True)
@@ -153,10 +168,11 @@ def main():
                 break
             index = order[first:first + args.batch]
             x = shift_augment(frames[index].float(), generator, 3)
+            t = drop_timing(timing[index], generator, args.timing_dropout)
             loss_text = 0.0
             language = "zh" if (step % 2 == 0) else "en"
             ids, targets, weights, offset = builder.batch(ef[index], codes[index], language, vocab_size)
-            logits, ef_pred, art_logits = model(x, ids, offset)
+            logits, ef_pred, art_logits = model(x, t, ids, offset)
             answer_logits = logits[:, :targets.shape[1]]
             log_p = F.log_softmax(answer_logits, dim=-1)
             loss_text = -((targets * log_p).sum(-1) * weights).sum() / weights.sum()
@@ -185,7 +201,7 @@ def main():
     training = {
         "data": meta.get("description", "keyframe shards of %s" % args.data),
         "samples": int(count), "clean_samples": int(clean.sum()), "seed": args.seed, "epochs": epochs_done, "steps": step,
-        "batch": args.batch, "lr": args.lr, "threads": args.threads,
+        "batch": args.batch, "lr": args.lr, "threads": args.threads, "timing_dropout": args.timing_dropout,
         "minutes": round((time.time() - start) / 60.0, 1),
         "recipe": "models/vlm/make_dataset.py + models/vlm/train_vlm.py (see docs/vlm.md)",
     }

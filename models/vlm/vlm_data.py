@@ -64,18 +64,41 @@ def keyframe_indices(ed, es, count):
     return [int(math.floor(ed + i / (count - 1) * (es - ed) + 0.5)) for i in range(count)]
 
 
+def timing_features(indices, frame_count):
+    """Where the keyframes sit in their loop (same numbers as echo::vlm_timing_features): [1 (timing known),
+    index / (N - 1) of each keyframe in the order given, |last - first| / (N - 1)]. The pixels of four
+    keyframes cannot show that a loop is shorter than one beat; these can (ED and ES then sit near the
+    loop's ends and ED->ES spans most of it). Computed in double, stored as float32."""
+    denominator = float(max(frame_count - 1, 1))
+    values = [1.0] + [i / denominator for i in indices] + [abs(indices[-1] - indices[0]) / denominator]
+    return np.array(values, np.float32)
+
+
+def timing_feature_count(keyframes):
+    return keyframes + 2
+
+
+def fallback_keyframes(areas):
+    """The analyzer's keyframes when no complete beat was measured (src/analyzer display_keyframes with
+    std::minmax_element): ED = the LAST largest LV, ES = the FIRST smallest, in whatever order they fall
+    (ES may come before ED; the keyframes then run backwards in time)."""
+    areas = np.asarray(areas)
+    ed = len(areas) - 1 - int(np.argmax(areas[::-1]))
+    es = int(np.argmin(areas))
+    return ed, es
+
+
 def case_beats(truth, frame_count, lv_masks_path):
     beats = [(int(b["ed_frame"]), int(b["es_frame"]), b.get("ef_percent")) for b in truth.get("beats", [])
              if 0 <= int(b["ed_frame"]) < frame_count and 0 <= int(b["es_frame"]) < frame_count]
     if beats:
         return beats
-    # No complete beat (e.g. a clip shorter than one beat): the largest and the smallest LV in time order,
-    # which is what a keyframe detector can still offer.
+    # No complete beat (e.g. a clip shorter than one beat): what the analyzer gives the VLM then, the largest
+    # and the smallest LV of the loop (from the LV areas; the analyzer uses its segmentation's).
     if os.path.exists(lv_masks_path):
         areas = np.load(lv_masks_path, mmap_mode="r").reshape(frame_count, -1).astype(bool).sum(axis=1)
-        ed = int(np.argmax(areas))
-        es = ed + int(np.argmin(areas[ed:])) if ed < frame_count - 1 else int(np.argmin(areas))
-        return [(min(ed, es), max(ed, es), None)]
+        ed, es = fallback_keyframes(areas)
+        return [(ed, es, None)]
     return [(0, frame_count - 1, None)]
 
 
@@ -94,7 +117,8 @@ def answer_codes(truth):
 
 
 def load_case(stem, size, keyframes, mean, std, all_beats=True):
-    """-> list of samples (frames float32 [K,S,S], ef, codes) for the beats of one case."""
+    """-> list of samples (frames float32 [K,S,S], ef, codes, timing float32 [K+2], keyframe indices, loop frame
+    count) for the beats of one case."""
     with open(stem + ".truth.json", encoding="utf-8") as f:
         truth = json.load(f)
     frames = np.load(stem + ".frames.npy", mmap_mode="r")
@@ -113,7 +137,7 @@ def load_case(stem, size, keyframes, mean, std, all_beats=True):
         # no EF for a clip without a complete beat (its answer is a rejection; 0 is never used as a label)
         ef = beat_ef if beat_ef is not None else truth.get("ef_percent")
         ef = float(ef) if ef is not None else 0.0
-        samples.append((crops.astype(np.float32), ef, sorted(codes)))
+        samples.append((crops.astype(np.float32), ef, sorted(codes), timing_features(indices, n), indices, n))
     return samples, truth
 
 

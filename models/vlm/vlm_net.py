@@ -1,7 +1,7 @@
 """The VLM network: a small CNN vision encoder and a causal transformer decoder with a key/value cache.
 
 Exported with torch.jit.script; the C++ runtime (src/vlm/vlm_model.cpp) calls the exported methods:
-  encode(frames[B,K,S,S]) -> visual[B,Nv,D]
+  encode(frames[B,K,S,S], timing[B,K+2]) -> visual[B,Nv,D]       (timing: vlm_data.timing_features, or zeros)
   prefill(visual, prompt_ids[B,P]) -> (logits[B,V] of the last position, keys, values)
   step(token[B], keys, values) -> (logits[B,V], keys, values)       keys/values: [L,B,H,T,Dh]
   full_logits(visual, ids[B,T]) -> logits[B,V] of the last position (no cache; the reference path)
@@ -22,7 +22,8 @@ def conv_bn_relu(cin, cout, stride):
 
 class VisionEncoder(nn.Module):
     """K keyframes stacked as channels (the ED-to-ES change is visible from the first layer) -> a 4 x 4 grid
-    of visual tokens plus one pooled token. Light on purpose: it trains on 2 shared CPU cores."""
+    of visual tokens, one pooled token and one timing token (where the keyframes sit in their loop: the
+    pixels alone cannot show a loop shorter than one beat). Light on purpose: it trains on 2 shared CPU cores."""
 
     def __init__(self, keyframes: int, input_size: int, d_model: int, grid: int = 4):
         super().__init__()
@@ -40,15 +41,18 @@ class VisionEncoder(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(grid)
         self.project = nn.Linear(widths[-1], d_model)
         self.pooled = nn.Linear(widths[-1], d_model)
-        self.position = nn.Parameter(torch.zeros(1, grid * grid + 1, d_model))
+        self.timing_features = keyframes + 2
+        self.timing = nn.Sequential(nn.Linear(self.timing_features, d_model), nn.GELU(), nn.Linear(d_model, d_model))
+        self.token_count = grid * grid + 2
+        self.position = nn.Parameter(torch.zeros(1, self.token_count, d_model))
         nn.init.normal_(self.position, std=0.02)
         self.feature_width = widths[-1]
 
-    def forward(self, frames: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, frames: torch.Tensor, timing: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         f = self.features(frames)                      # B, C, S/16, S/16
         pooled = f.mean(dim=(2, 3))                    # B, C
         grid_tokens = self.project(self.pool(f).flatten(2).transpose(1, 2))   # B, g*g, D
-        tokens = torch.cat([grid_tokens, self.pooled(pooled).unsqueeze(1)], dim=1)
+        tokens = torch.cat([grid_tokens, self.pooled(pooled).unsqueeze(1), self.timing(timing).unsqueeze(1)], dim=1)
         return tokens + self.position, pooled
 
 
@@ -132,8 +136,8 @@ class VlmNet(nn.Module):
         return self.token_embedding(ids) + self.text_position(positions).unsqueeze(0)
 
     @torch.jit.export
-    def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        tokens, _ = self.encoder(frames)
+    def encode(self, frames: torch.Tensor, timing: torch.Tensor) -> torch.Tensor:
+        tokens, _ = self.encoder(frames, timing)
         return tokens
 
     @torch.jit.export
@@ -147,7 +151,7 @@ class VlmNet(nn.Module):
     @torch.jit.export
     def step(self, token: torch.Tensor, keys: torch.Tensor, values: torch.Tensor
              ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        visual_count = self.encoder.grid * self.encoder.grid + 1
+        visual_count = self.encoder.token_count
         text_position = keys.shape[3] - visual_count
         x = self._embed_text(token.unsqueeze(1), text_position)
         h, keys, values = self._run(x, keys, values)
@@ -160,10 +164,10 @@ class VlmNet(nn.Module):
         h, _, _ = self._run(x, empty, empty)
         return self.head(h[:, -1])
 
-    def forward(self, frames: torch.Tensor, ids: torch.Tensor, first_scored: int
+    def forward(self, frames: torch.Tensor, timing: torch.Tensor, ids: torch.Tensor, first_scored: int
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Training: logits for the text positions from first_scored on, plus the auxiliary heads."""
-        visual, pooled = self.encoder(frames)
+        visual, pooled = self.encoder(frames, timing)
         x = torch.cat([visual, self._embed_text(ids, 0)], dim=1)
         empty = self._empty_cache(frames.shape[0], visual)
         h, _, _ = self._run(x, empty, empty)
@@ -183,10 +187,11 @@ def apply_repetition_penalty(logits: torch.Tensor, generated, penalty: float) ->
     return logits
 
 
-def greedy_decode(model, frames, prompt_ids, eos_id, max_new_tokens=120, penalty=1.2, use_cache=True):
-    """The reference decoding loop (the C++ runtime does the same). frames: 1,K,S,S; returns token ids."""
+def greedy_decode(model, frames, timing, prompt_ids, eos_id, max_new_tokens=120, penalty=1.2, use_cache=True):
+    """The reference decoding loop (the C++ runtime does the same). frames: 1,K,S,S; timing: 1,K+2 (zeros when
+    the keyframes' place in the loop is unknown); returns token ids."""
     with torch.no_grad():
-        visual = model.encode(frames)
+        visual = model.encode(frames, timing)
         prompt = torch.tensor([prompt_ids], dtype=torch.long)
         logits, keys, values = model.prefill(visual, prompt)
         generated = []
