@@ -65,6 +65,27 @@ std::vector<double> bridge_invalid(const std::vector<double>& volume, std::vecto
   return out;
 }
 
+// A frame whose volume jumps away from both neighbours by more than this share of the curve's range is a
+// one-frame segmentation spike (a leak through the opening mitral valve at the atrial kick, say), not
+// heart motion: even a beat sampled with 8 frames moves less than this between neighbours at its extrema.
+constexpr double kSpikeShareOfRange = 0.2;
+
+// Replaces one-frame spikes by the median of the frame and its two neighbours. A moving average only spreads
+// a spike out, and it would then win the ED search; true ED and ES last several frames and are untouched.
+std::vector<double> remove_spikes(const std::vector<double>& values) {
+  std::vector<double> median = values;
+  for (std::size_t i = 1; i + 1 < values.size(); ++i) {
+    const double a = values[i - 1], b = values[i], c = values[i + 1];
+    median[i] = std::max(std::min(a, b), std::min(std::max(a, b), c));
+  }
+  const auto [lowest, highest] = std::minmax_element(median.begin(), median.end());
+  const double limit = kSpikeShareOfRange * (*highest - *lowest);
+  std::vector<double> out = values;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (std::abs(values[i] - median[i]) > limit) out[i] = median[i];
+  return out;
+}
+
 // Centred moving average over a time window (works for uneven frame times).
 std::vector<double> smooth(const std::vector<double>& values, const std::vector<double>& times, double window_ms) {
   const std::size_t n = values.size();
@@ -418,7 +439,9 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
     for (int i : result.invalid_frames) invalid[static_cast<std::size_t>(i)] = 1;
 
     const std::vector<double>& times = frame_times_ms;
-    result.curve_smoothed = smooth(bridged, times, options.smoothing_window_ms);
+    // Keyframes are searched on the despiked curve; the EF still reads the measured volumes at them.
+    const std::vector<double> despiked = remove_spikes(bridged);
+    result.curve_smoothed = smooth(despiked, times, options.smoothing_window_ms);
     const auto [lowest, highest] = std::minmax_element(result.curve_smoothed.begin(), result.curve_smoothed.end());
     if (*highest - *lowest <= 1e-9 * std::max(1.0, std::abs(*highest))) {
       result.ok = false;
@@ -436,7 +459,7 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
     if (r_waves.size() >= 2 && rr_median >= options.min_period_ms && rr_median <= options.max_period_ms) {
       result.period_ms = rr_median;
       result.period_source = "r_wave";
-      result.beats = beats_from_r_waves(r_waves, result.curve_smoothed, volume, invalid, times, rr_median);
+      result.beats = beats_from_r_waves(r_waves, result.curve_smoothed, despiked, invalid, times, rr_median);
     } else {
       result.period_ms = autocorrelation_period_ms(result.curve_smoothed, times, options);
       result.period_source = "autocorrelation";
@@ -450,7 +473,7 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
         result.period_source = result.period_ms > 0 ? "extrema" : "";
       }
       const double separation = result.period_ms > 0 ? kMinEdSeparationOfPeriod * result.period_ms : options.min_period_ms;
-      result.beats = beats_from_curve(find_ed_candidates(result.curve_smoothed, times, separation), result.curve_smoothed, volume, invalid);
+      result.beats = beats_from_curve(find_ed_candidates(result.curve_smoothed, times, separation), result.curve_smoothed, despiked, invalid);
     }
     // Heart rate from the beats actually seen (ED to ED), else from the period.
     double beat_time = 0;

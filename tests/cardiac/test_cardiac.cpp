@@ -170,6 +170,24 @@ TEST(Cardiac, NoisyCurveKeyframesWithinOneFrame) {
   }
 }
 
+// A segmentation that leaks for one frame (through the opening mitral valve at the atrial kick) makes a
+// one-frame spike well above the EDV; it must not become the ED frame (seen on phantoms: ED 3-4 frames early).
+TEST(Cardiac, OneFrameSpikeAtTheAtrialKickIsNotEndDiastole) {
+  const std::vector<BeatSpec> specs(4, BeatSpec{900, 150, 20});
+  const double start = 300, end = 3 * 900 + 450;
+  Clip clip = make_clip(specs, 50, start, end);
+  const std::vector<ExpectedBeat> clean = expected_beats(clip, specs, 1, 2, start, 50);
+  ASSERT_EQ(clean.size(), 2u);
+  for (const ExpectedBeat& beat : clean) clip.volume[static_cast<std::size_t>(beat.ed - 4)] += 12;  // 40 % of the stroke
+  const echo::CardiacResult result = echo::analyze_volume_curve(clip.volume, clip.times, {});
+  ASSERT_TRUE(result.ok) << result.reason;
+  ASSERT_EQ(result.beats.size(), clean.size());
+  for (std::size_t k = 0; k < clean.size(); ++k) {
+    EXPECT_LE(std::abs(result.beats[k].ed_frame - clean[k].ed), 1) << "beat " << k;
+    EXPECT_NEAR(result.beats[k].ef_percent, clean[k].ef, 0.5) << "beat " << k;
+  }
+}
+
 TEST(Cardiac, ExcludesAnOutlierBeatAndSaysWhy) {
   std::vector<BeatSpec> specs(7, BeatSpec{850, 120, 55});
   specs[3].ef_percent = 25;  // e.g. a failed segmentation on that beat
