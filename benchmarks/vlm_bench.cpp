@@ -1,9 +1,11 @@
 // VLM speed: time from keyframes to a parsed answer, and generated tokens per second.
 // Run: bench_vlm [--benchmark_filter=...]; ECHO_BENCH_THREADS sets the LibTorch threads (default 2).
 // Input: the keyframes of a phantom beat when models/vlm/bench_keyframes.f32 exists (written by
-// models/vlm/evaluate_vlm.py), else a fixed pattern.
+// models/vlm/evaluate_vlm.py) with their timing (bench_keyframes.timing.i32: K indices + loop frames), else a
+// fixed pattern with the timing of a first beat in a 50-frame loop.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -41,6 +43,20 @@ std::vector<float> keyframes_for(const echo::VlmModel& model) {
   return values;
 }
 
+echo::VlmKeyframeTiming timing_for(const echo::VlmModel& model) {
+  std::vector<std::int32_t> values(static_cast<std::size_t>(model.keyframe_count()) + 1);
+  std::ifstream in(std::string(ECHO_MODELS_DIR) + "/vlm/bench_keyframes.timing.i32", std::ios::binary);
+  echo::VlmKeyframeTiming timing;
+  if (in.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(std::int32_t)))) {
+    timing.frame_indices.assign(values.begin(), values.end() - 1);
+    timing.loop_frame_count = values.back();
+  } else {
+    timing.frame_indices = echo::vlm_keyframe_indices(4, 12, model.keyframe_count());
+    timing.loop_frame_count = 50;
+  }
+  return timing;
+}
+
 // args: int8 (0/1), language (0 zh, 1 en), cache (0/1)
 void BM_VlmAnswer(benchmark::State& state) {
   const bool int8 = state.range(0) != 0;
@@ -50,14 +66,15 @@ void BM_VlmAnswer(benchmark::State& state) {
     return;
   }
   const auto frames = keyframes_for(*model);
+  const auto timing = timing_for(*model);
   echo::VlmOptions options;
   options.language = state.range(1) == 0 ? echo::AnswerLanguage::zh : echo::AnswerLanguage::en;
   options.use_kv_cache = state.range(2) != 0;
-  for (int warm = 0; warm < 3; ++warm) (void)model->answer(frames.data(), model->keyframe_count(), options);
+  for (int warm = 0; warm < 3; ++warm) (void)model->answer(frames.data(), model->keyframe_count(), timing, options);
   std::int64_t tokens = 0;
   std::string text;
   for (auto _ : state) {
-    auto answer = model->answer(frames.data(), model->keyframe_count(), options);
+    auto answer = model->answer(frames.data(), model->keyframe_count(), timing, options);
     if (!answer) {
       state.SkipWithError(answer.error().message.c_str());
       return;

@@ -1,6 +1,10 @@
 // vlm_eval: answers for a file of keyframe sets with the C++ runtime, one JSON line per set, for
 // models/vlm/evaluate_vlm.py (which writes the input and computes the metrics).
-//   vlm_eval MODEL_JSON KEYFRAMES.f32 COUNT zh|en [threads] [fp32]
+//   vlm_eval MODEL_JSON KEYFRAMES.f32 COUNT zh|en [threads] [fp32|int8] [TIMING.i32]
+// TIMING.i32: per set, the K keyframe indices and the loop's frame count (int32), passed as
+// VlmKeyframeTiming (the C++ side computes the timing features, as the analyzer's path does); without it
+// the timing is unknown.
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -12,7 +16,7 @@
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: vlm_eval MODEL_JSON KEYFRAMES.f32 COUNT zh|en [threads] [fp32]\n");
+    std::fprintf(stderr, "usage: vlm_eval MODEL_JSON KEYFRAMES.f32 COUNT zh|en [threads] [fp32|int8] [TIMING.i32]\n");
     return 64;
   }
   echo::VlmOptions options;
@@ -29,12 +33,32 @@ int main(int argc, char** argv) {
                               (*model)->input_size();
   std::ifstream in(argv[2], std::ios::binary);
   std::vector<float> frames(per_set);
+  std::ifstream timing_in;
+  if (argc > 7) timing_in.open(argv[7], std::ios::binary);
+  if (argc > 7 && !timing_in) {
+    std::fprintf(stderr, "vlm_eval: '%s' cannot be opened\n", argv[7]);
+    return 2;
+  }
+  std::vector<std::int32_t> timing_values(static_cast<std::size_t>((*model)->keyframe_count()) + 1);
   for (int i = 0; i < count; ++i) {
     if (!in.read(reinterpret_cast<char*>(frames.data()), static_cast<std::streamsize>(per_set * sizeof(float)))) {
       std::fprintf(stderr, "vlm_eval: '%s' holds fewer than %d keyframe sets\n", argv[2], count);
       return 2;
     }
-    const auto answer = (*model)->answer(frames.data(), (*model)->keyframe_count(), options);
+    echo::Expected<echo::VlmAnswer> answer;
+    if (argc > 7) {
+      if (!timing_in.read(reinterpret_cast<char*>(timing_values.data()),
+                          static_cast<std::streamsize>(timing_values.size() * sizeof(std::int32_t)))) {
+        std::fprintf(stderr, "vlm_eval: '%s' holds fewer than %d timings\n", argv[7], count);
+        return 2;
+      }
+      echo::VlmKeyframeTiming timing;
+      timing.frame_indices.assign(timing_values.begin(), timing_values.end() - 1);
+      timing.loop_frame_count = timing_values.back();
+      answer = (*model)->answer(frames.data(), (*model)->keyframe_count(), timing, options);
+    } else {
+      answer = (*model)->answer(frames.data(), (*model)->keyframe_count(), options);
+    }
     nlohmann::json line;
     line["index"] = i;
     if (!answer) {

@@ -61,6 +61,20 @@ struct VlmCrossCheck {
 VlmCrossCheck cross_check(const VlmAnswer& answer, std::optional<double> measured_ef_percent,
                           double tolerance_points = 10.0);
 
+// Where the keyframes were taken from in their loop. Four keyframes cannot show that a loop is shorter than
+// one heartbeat; their positions in the loop can (ED and ES then sit at the loop's ends and ED -> ES spans
+// most of it), so the model reads them beside the pixels.
+struct VlmKeyframeTiming {
+  std::vector<int> frame_indices;  // each keyframe's frame index in the loop, in the order passed (ED ... ES)
+  int loop_frame_count = 0;        // frames in the whole loop
+};
+
+// The model's timing input: {1 (timing known), index / (N - 1) of each keyframe, |last - first| / (N - 1)}
+// with N = loop_frame_count (N = 1 divides by 1), keyframe_count + 2 values. invalid_argument when the
+// number of indices is not keyframe_count, N < 1 or an index lies outside [0, N). Training computes the
+// same numbers (models/vlm/vlm_data.py timing_features).
+Expected<std::vector<float>> vlm_timing_features(const VlmKeyframeTiming& timing, int keyframe_count);
+
 class VlmModel {  // immutable after load; answer() is thread-safe
  public:
   // model_path: a manifest (.json) or the directory that holds vlm.json. The manifest names the
@@ -69,8 +83,13 @@ class VlmModel {  // immutable after load; answer() is thread-safe
                                                         const VlmOptions& options = {});
 
   // keyframes: keyframe_count() x 1 x input_size() x input_size() floats in the model-input contract
-  // (normalised with the manifest's mean/std), ordered ED ... ES. Options other than language,
-  // max_new_tokens, repetition_penalty and use_kv_cache are fixed at load.
+  // (normalised with the manifest's mean/std), ordered ED ... ES, and where they sit in their loop.
+  // Options other than language, max_new_tokens, repetition_penalty and use_kv_cache are fixed at load.
+  Expected<VlmAnswer> answer(const float* keyframes, int keyframe_count, const VlmKeyframeTiming& timing,
+                             const VlmOptions& options = {}) const;
+
+  // The same with the timing unknown (the model then reads the pixels only and cannot tell a loop shorter
+  // than one beat; the analyzer always passes the timing).
   Expected<VlmAnswer> answer(const float* keyframes, int keyframe_count, const VlmOptions& options = {}) const;
 
   // The same from 8-bit model-size crops (sector already masked): normalised with the manifest's mean/std.
@@ -93,6 +112,8 @@ class VlmModel {  // immutable after load; answer() is thread-safe
 
  private:
   explicit VlmModel(std::unique_ptr<Impl> impl);
+  Expected<VlmAnswer> run(const float* keyframes, int keyframe_count, const std::vector<float>& timing,
+                          const VlmOptions& options) const;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -101,7 +122,9 @@ class VlmModel {  // immutable after load; answer() is thread-safe
 std::vector<int> vlm_keyframe_indices(int ed_frame, int es_frame, int keyframe_count);
 
 // What the analyzer calls: the VLM's answer for one beat of a preprocessed cine (frames from ed_frame to
-// es_frame picked by vlm_keyframe_indices). The cine must be preprocessed with the VLM's input size and
+// es_frame picked by vlm_keyframe_indices, with their timing in the cine's frame_count frames; es_frame may
+// come before ed_frame, as the analyzer's keyframes without a complete beat may). The cine must be
+// preprocessed with the VLM's input size and
 // normalisation (ModelInputSpec from input_size(), normalization_mean(), normalization_std()), else
 // invalid_argument.
 Expected<VlmAnswer> vlm_answer_for_beat(const VlmModel& model, const Preprocessed& cine, int ed_frame, int es_frame,

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -281,6 +282,32 @@ std::vector<int> vlm_keyframe_indices(int ed_frame, int es_frame, int keyframe_c
     indices.push_back(static_cast<int>(std::lround(ed_frame + t * (es_frame - ed_frame))));
   }
   return indices;
+}
+
+Expected<std::vector<float>> vlm_timing_features(const VlmKeyframeTiming& timing, int keyframe_count) {
+  if (static_cast<int>(timing.frame_indices.size()) != keyframe_count || keyframe_count < 1) {
+    return make_error(ErrorCode::invalid_argument, "VLM timing: " + std::to_string(timing.frame_indices.size()) +
+                                                       " keyframe indices given, the model reads " +
+                                                       std::to_string(keyframe_count) + " keyframes");
+  }
+  if (timing.loop_frame_count < 1) {
+    return make_error(ErrorCode::invalid_argument, "VLM timing: the loop has " +
+                                                       std::to_string(timing.loop_frame_count) + " frames");
+  }
+  for (const int index : timing.frame_indices) {
+    if (index < 0 || index >= timing.loop_frame_count) {
+      return make_error(ErrorCode::invalid_argument, "VLM timing: keyframe index " + std::to_string(index) +
+                                                         " is outside the loop's " +
+                                                         std::to_string(timing.loop_frame_count) + " frames");
+    }
+  }
+  // Computed in double and rounded once to float, as models/vlm/vlm_data.py timing_features does.
+  const double denominator = std::max(timing.loop_frame_count - 1, 1);
+  std::vector<float> features{1.0f};
+  for (const int index : timing.frame_indices) features.push_back(static_cast<float>(index / denominator));
+  const int span = std::abs(timing.frame_indices.back() - timing.frame_indices.front());
+  features.push_back(static_cast<float>(span / denominator));
+  return features;
 }
 
 }  // namespace echo

@@ -21,7 +21,8 @@ namespace echo {
 namespace fs = std::filesystem;
 
 inline constexpr const char* kVlmContract = "echo.vlm";
-inline constexpr int kVlmContractVersion = 1;
+// 2: encode() takes the keyframes' timing in their loop beside the frames (vlm_timing_features).
+inline constexpr int kVlmContractVersion = 2;
 
 struct VlmModel::Impl {
   std::string manifest_path;
@@ -31,6 +32,7 @@ struct VlmModel::Impl {
   std::string prompts[2];
   std::set<int> stop_ids;
   int keyframes = 0;
+  int timing_features = 0;  // keyframes + 2 (vlm_timing_features)
   int input_size = 0;
   int visual_tokens = 0;
   int max_text_positions = 0;
@@ -100,6 +102,7 @@ Expected<void> read_contract(const nlohmann::json& manifest, const std::string& 
                                                 " is not " + std::to_string(kVlmContractVersion)));
   }
   impl.keyframes = manifest.at("keyframes").get<int>();
+  impl.timing_features = manifest.at("timing_features").get<int>();
   impl.input_size = manifest.at("input_size").get<int>();
   impl.visual_tokens = manifest.at("visual_tokens").get<int>();
   impl.max_text_positions = manifest.at("max_text_positions").get<int>();
@@ -108,6 +111,10 @@ Expected<void> read_contract(const nlohmann::json& manifest, const std::string& 
   if (impl.keyframes < 1 || impl.keyframes > 64 || impl.input_size < 16 || impl.input_size > 1024 ||
       !(impl.std > 0.0f) || impl.visual_tokens < 1 || impl.max_text_positions < 2) {
     return tl::unexpected(model_error(path, "keyframes, input_size, visual_tokens, max_text_positions or std out of range"));
+  }
+  if (impl.timing_features != impl.keyframes + 2) {
+    return tl::unexpected(model_error(path, "timing_features " + std::to_string(impl.timing_features) + " is not keyframes + 2 = " +
+                                                std::to_string(impl.keyframes + 2) + " (the timing input this runtime writes)"));
   }
   auto tokenizer = vlm::Tokenizer::create(manifest.at("vocabulary").get<std::vector<std::string>>());
   if (!tokenizer) return tl::unexpected(model_error(path, tokenizer.error().message));
@@ -129,7 +136,8 @@ Expected<void> read_contract(const nlohmann::json& manifest, const std::string& 
 // One answer with fixed inputs, to check the contract's shapes at load.
 Expected<void> check_shapes(VlmModel::Impl& impl, const std::string& path) {
   const auto frames = torch::zeros({1, impl.keyframes, impl.input_size, impl.input_size});
-  const torch::Tensor visual = impl.module.run_method("encode", frames).toTensor();
+  const auto timing = torch::zeros({1, impl.timing_features});
+  const torch::Tensor visual = impl.module.run_method("encode", frames, timing).toTensor();
   if (visual.dim() != 3 || visual.size(0) != 1 || visual.size(1) != impl.visual_tokens) {
     return tl::unexpected(model_error(path, "encode() gives shape " + c10::str(visual.sizes()) + ", the manifest says [1, " +
                                                 std::to_string(impl.visual_tokens) + ", D]"));
@@ -198,6 +206,19 @@ Expected<std::shared_ptr<const VlmModel>> VlmModel::load(const std::string& mode
 }
 
 Expected<VlmAnswer> VlmModel::answer(const float* keyframes, int keyframe_count, const VlmOptions& options) const {
+  // all zeros: the timing is unknown (a tenth of the training samples are shown so)
+  return run(keyframes, keyframe_count, std::vector<float>(static_cast<std::size_t>(impl_->timing_features), 0.0f), options);
+}
+
+Expected<VlmAnswer> VlmModel::answer(const float* keyframes, int keyframe_count, const VlmKeyframeTiming& timing,
+                                     const VlmOptions& options) const {
+  auto features = vlm_timing_features(timing, impl_->keyframes);
+  if (!features) return tl::unexpected(features.error());
+  return run(keyframes, keyframe_count, *features, options);
+}
+
+Expected<VlmAnswer> VlmModel::run(const float* keyframes, int keyframe_count, const std::vector<float>& timing,
+                                  const VlmOptions& options) const {
   const Impl& impl = *impl_;
   if (keyframes == nullptr) return make_error(ErrorCode::invalid_argument, "VLM answer: keyframes is null");
   if (keyframe_count != impl.keyframes) {
@@ -230,7 +251,9 @@ Expected<VlmAnswer> VlmModel::answer(const float* keyframes, int keyframe_count,
     torch::jit::Module& module = impl.module;
     const torch::Tensor frames =
         torch::from_blob(const_cast<float*>(keyframes), {1, keyframe_count, impl.input_size, impl.input_size}, torch::kFloat32);
-    const torch::Tensor visual = module.run_method("encode", frames).toTensor();
+    const torch::Tensor timing_input =
+        torch::from_blob(const_cast<float*>(timing.data()), {1, static_cast<std::int64_t>(timing.size())}, torch::kFloat32);
+    const torch::Tensor visual = module.run_method("encode", frames, timing_input).toTensor();
     auto state = module.run_method("prefill", visual, ids_tensor(prompt)).toTuple();
     torch::Tensor logits = state->elements()[0].toTensor();
     torch::Tensor keys = state->elements()[1].toTensor();
@@ -302,11 +325,14 @@ Expected<VlmAnswer> vlm_answer_for_beat(const VlmModel& model, const Preprocesse
   }
   std::vector<float> stacked;
   stacked.reserve(frame_values * static_cast<std::size_t>(model.keyframe_count()));
-  for (const int index : vlm_keyframe_indices(ed_frame, es_frame, model.keyframe_count())) {
+  VlmKeyframeTiming timing;
+  timing.frame_indices = vlm_keyframe_indices(ed_frame, es_frame, model.keyframe_count());
+  timing.loop_frame_count = cine.frame_count;
+  for (const int index : timing.frame_indices) {
     const float* frame = cine.model_frame(index);
     stacked.insert(stacked.end(), frame, frame + frame_values);
   }
-  return model.answer(stacked.data(), model.keyframe_count(), options);
+  return model.answer(stacked.data(), model.keyframe_count(), timing, options);
 }
 
 int VlmModel::keyframe_count() const { return impl_->keyframes; }

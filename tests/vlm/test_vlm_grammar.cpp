@@ -170,4 +170,34 @@ TEST(VlmKeyframes, EvenlySpacedFromEdToEs) {
   EXPECT_TRUE(echo::vlm_keyframe_indices(0, 9, 0).empty());
 }
 
+TEST(VlmKeyframes, BackwardsWhenEsComesFirst) {  // the analyzer's keyframes without a complete beat
+  EXPECT_EQ(echo::vlm_keyframe_indices(8, 2, 4), (std::vector<int>{8, 6, 4, 2}));
+}
+
+// The timing input: {known, index / (N - 1) per keyframe, |last - first| / (N - 1)}.
+TEST(VlmTiming, PositionsInTheLoopAndSpan) {
+  echo::VlmKeyframeTiming first_beat{{2, 4, 6, 8}, 51};  // a first beat early in a long loop
+  const auto features = echo::vlm_timing_features(first_beat, 4);
+  ASSERT_TRUE(features.has_value()) << features.error().message;
+  EXPECT_EQ(*features, (std::vector<float>{1.0f, 0.04f, 0.08f, 0.12f, 0.16f, 0.12f}));
+  // a loop shorter than one beat: ED in the middle, ES on the last frame, ED -> ES most of the loop
+  const auto partial = echo::vlm_timing_features({{4, 6, 8, 10}, 11}, 4);
+  ASSERT_TRUE(partial.has_value());
+  EXPECT_EQ(*partial, (std::vector<float>{1.0f, 0.4f, 0.6f, 0.8f, 1.0f, 0.6f}));
+  const auto backwards = echo::vlm_timing_features({{8, 6, 4, 2}, 11}, 4);  // ES before ED
+  ASSERT_TRUE(backwards.has_value());
+  EXPECT_EQ(*backwards, (std::vector<float>{1.0f, 0.8f, 0.6f, 0.4f, 0.2f, 0.6f}));
+  const auto single = echo::vlm_timing_features({{0, 0}, 1}, 2);  // N = 1 divides by 1
+  ASSERT_TRUE(single.has_value());
+  EXPECT_EQ(*single, (std::vector<float>{1.0f, 0.0f, 0.0f, 0.0f}));
+}
+
+TEST(VlmTiming, BadTimingIsAnError) {
+  EXPECT_EQ(echo::vlm_timing_features({{1, 2, 3}, 10}, 4).error().code, echo::ErrorCode::invalid_argument);
+  EXPECT_EQ(echo::vlm_timing_features({{1, 2, 3, 10}, 10}, 4).error().code, echo::ErrorCode::invalid_argument);
+  EXPECT_EQ(echo::vlm_timing_features({{-1, 2, 3, 4}, 10}, 4).error().code, echo::ErrorCode::invalid_argument);
+  EXPECT_EQ(echo::vlm_timing_features({{0, 0, 0, 0}, 0}, 4).error().code, echo::ErrorCode::invalid_argument);
+  EXPECT_EQ(echo::vlm_timing_features({{}, 10}, 0).error().code, echo::ErrorCode::invalid_argument);
+}
+
 }  // namespace

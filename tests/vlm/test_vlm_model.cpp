@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "echo/preprocess.hpp"
 #include "echo/vlm.hpp"
 #include "test_support.hpp"
 
@@ -40,6 +41,11 @@ std::vector<float> pattern_keyframes(const VlmModel& model, int seed) {
     values[i] = static_cast<float>((static_cast<std::int64_t>(i) * 7919 + seed * 104729LL) % 256) / 255.0f;
   }
   return values;
+}
+
+// A first beat early in a 60-frame loop: the timing the analyzer passes for a clip with complete beats.
+echo::VlmKeyframeTiming first_beat_timing(const VlmModel& model) {
+  return {echo::vlm_keyframe_indices(3, 12, model.keyframe_count()), 60};
 }
 
 nlohmann::json reference_answers() {
@@ -75,7 +81,18 @@ TEST(VlmModel, MatchesThePythonReferenceLoop) {
     options.repetition_penalty = item.at("repetition_penalty").get<float>();
     options.max_new_tokens = item.at("max_new_tokens").get<int>();
     const auto frames = pattern_keyframes(*model, item.at("seed").get<int>());
-    const auto answer = model->answer(frames.data(), model->keyframe_count(), options);
+    echo::Expected<echo::VlmAnswer> answer;
+    if (item.at("keyframe_indices").is_null()) {  // timing unknown
+      answer = model->answer(frames.data(), model->keyframe_count(), options);
+    } else {
+      const echo::VlmKeyframeTiming timing{item.at("keyframe_indices").get<std::vector<int>>(),
+                                           item.at("loop_frame_count").get<int>()};
+      // the C++ timing features are exactly the ones the Python reference fed the model
+      const auto features = echo::vlm_timing_features(timing, model->keyframe_count());
+      ASSERT_TRUE(features.has_value());
+      EXPECT_EQ(*features, item.at("timing_features").get<std::vector<float>>()) << item.dump();
+      answer = model->answer(frames.data(), model->keyframe_count(), timing, options);
+    }
     ASSERT_TRUE(answer.has_value()) << answer.error().message;
     EXPECT_EQ(answer->text, item.at("text").get<std::string>()) << item.dump();
     EXPECT_EQ(answer->new_tokens, static_cast<int>(item.at("token_ids").size())) << item.dump();
@@ -92,12 +109,13 @@ TEST(VlmModel, KeyValueCacheGivesTheSameAnswerAsFullRecomputation) {
   for (int seed = 0; seed < 2; ++seed) {
     for (const auto language : {AnswerLanguage::zh, AnswerLanguage::en}) {
       const auto frames = pattern_keyframes(*model, seed);
+      const auto timing = first_beat_timing(*model);
       VlmOptions options;
       options.language = language;
       options.max_new_tokens = 30;
-      const auto cached = model->answer(frames.data(), model->keyframe_count(), options);
+      const auto cached = model->answer(frames.data(), model->keyframe_count(), timing, options);
       options.use_kv_cache = false;
-      const auto full = model->answer(frames.data(), model->keyframe_count(), options);
+      const auto full = model->answer(frames.data(), model->keyframe_count(), timing, options);
       ASSERT_TRUE(cached && full);
       EXPECT_EQ(cached->text, full->text);
       EXPECT_EQ(cached->new_tokens, full->new_tokens);
@@ -109,14 +127,15 @@ TEST(VlmModel, SameInputSameAnswerAcrossRunsAndThreads) {
   const auto model = load_model(true);
   ASSERT_NE(model, nullptr);
   const auto frames = pattern_keyframes(*model, 1);
+  const auto timing = first_beat_timing(*model);
   std::vector<std::string> expected;
   for (const auto language : {AnswerLanguage::zh, AnswerLanguage::en}) {
     VlmOptions options;
     options.language = language;
-    const auto first = model->answer(frames.data(), model->keyframe_count(), options);
+    const auto first = model->answer(frames.data(), model->keyframe_count(), timing, options);
     ASSERT_TRUE(first.has_value());
     for (int run = 0; run < 3; ++run) {
-      const auto again = model->answer(frames.data(), model->keyframe_count(), options);
+      const auto again = model->answer(frames.data(), model->keyframe_count(), timing, options);
       ASSERT_TRUE(again.has_value());
       EXPECT_EQ(again->text, first->text);
     }
@@ -131,7 +150,7 @@ TEST(VlmModel, SameInputSameAnswerAcrossRunsAndThreads) {
         for (const auto language : {AnswerLanguage::zh, AnswerLanguage::en}) {
           VlmOptions options;
           options.language = language;
-          const auto answer = model->answer(frames.data(), model->keyframe_count(), options);
+          const auto answer = model->answer(frames.data(), model->keyframe_count(), timing, options);
           seen[t].push_back(answer ? answer->text : "error: " + answer.error().message);
         }
       }
@@ -179,6 +198,11 @@ TEST(VlmModel, BadInputIsAnErrorNotACrash) {
   options = {};
   options.repetition_penalty = 0.5f;
   EXPECT_EQ(model->answer(frames.data(), k, options).error().code, echo::ErrorCode::invalid_argument);
+  // timing that does not fit the keyframes or the loop
+  EXPECT_EQ(model->answer(frames.data(), k, echo::VlmKeyframeTiming{{0, 1, 2}, 10}).error().code,
+            echo::ErrorCode::invalid_argument);
+  EXPECT_EQ(model->answer(frames.data(), k, echo::VlmKeyframeTiming{{0, 1, 2, 10}, 10}).error().code,
+            echo::ErrorCode::invalid_argument);
   frames[1234] = std::numeric_limits<float>::quiet_NaN();
   const auto nan = model->answer(frames.data(), k);
   ASSERT_FALSE(nan.has_value());
@@ -186,6 +210,39 @@ TEST(VlmModel, BadInputIsAnErrorNotACrash) {
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(k) * model->input_size() * model->input_size(), 40);
   EXPECT_TRUE(model->answer_u8(bytes.data(), k).has_value());
   EXPECT_EQ(model->answer_u8(bytes.data(), k + 1).error().code, echo::ErrorCode::invalid_argument);
+}
+
+// What the analyzer calls: the keyframes of ED..ES of a preprocessed cine, with their place in the cine's loop
+// (forwards for a measured beat, backwards when the smallest LV came before the largest).
+TEST(VlmModel, AnswerForBeatPassesTheKeyframesAndTheirTiming) {
+  const auto model = load_model(true);
+  ASSERT_NE(model, nullptr);
+  const int side = model->input_size();
+  const std::size_t frame_values = static_cast<std::size_t>(side) * side;
+  echo::Preprocessed cine;
+  cine.spec.input_size = side;
+  cine.spec.mean = model->normalization_mean();
+  cine.spec.std = model->normalization_std();
+  cine.frame_count = 20;
+  cine.model_input.resize(frame_values * cine.frame_count);
+  for (std::size_t i = 0; i < cine.model_input.size(); ++i) {
+    cine.model_input[i] = static_cast<float>((i * 131 + (i / frame_values) * 17) % 256) / 255.0f;
+  }
+  for (const auto& [ed, es] : {std::pair{3, 12}, std::pair{15, 19}, std::pair{9, 2}}) {
+    const echo::VlmKeyframeTiming timing{echo::vlm_keyframe_indices(ed, es, model->keyframe_count()), cine.frame_count};
+    std::vector<float> stacked;
+    for (const int index : timing.frame_indices) {
+      stacked.insert(stacked.end(), cine.model_frame(index), cine.model_frame(index) + frame_values);
+    }
+    const auto direct = model->answer(stacked.data(), model->keyframe_count(), timing);
+    const auto for_beat = echo::vlm_answer_for_beat(*model, cine, ed, es);
+    ASSERT_TRUE(direct.has_value() && for_beat.has_value());
+    EXPECT_EQ(for_beat->text, direct->text) << ed << ".." << es;
+    EXPECT_EQ(for_beat->new_tokens, direct->new_tokens);
+  }
+  EXPECT_EQ(echo::vlm_answer_for_beat(*model, cine, 3, 20).error().code, echo::ErrorCode::invalid_argument);
+  cine.spec.input_size = side / 2;
+  EXPECT_EQ(echo::vlm_answer_for_beat(*model, cine, 3, 12).error().code, echo::ErrorCode::invalid_argument);
 }
 
 // Copies the model folder so that a test can break one thing in it.
@@ -225,6 +282,19 @@ TEST(VlmModel, RefusesModelsThatBreakTheirManifest) {
   copy_model(scratch);
   rewrite_manifest(manifest, [](nlohmann::json& m) { m["contract"] = "echo.something_else"; });
   EXPECT_EQ(VlmModel::load(manifest.string()).error().code, echo::ErrorCode::model_invalid);
+
+  copy_model(scratch);  // a model of the first contract (no timing input) is refused, not fed the wrong input
+  rewrite_manifest(manifest, [](nlohmann::json& m) { m["contract_version"] = 1; });
+  const auto old_contract = VlmModel::load(manifest.string());
+  ASSERT_FALSE(old_contract.has_value());
+  EXPECT_EQ(old_contract.error().code, echo::ErrorCode::model_invalid);
+  EXPECT_NE(old_contract.error().message.find("contract_version"), std::string::npos);
+
+  copy_model(scratch);
+  rewrite_manifest(manifest, [](nlohmann::json& m) { m["timing_features"] = 4; });
+  const auto wrong_timing = VlmModel::load(manifest.string());
+  ASSERT_FALSE(wrong_timing.has_value());
+  EXPECT_NE(wrong_timing.error().message.find("timing_features"), std::string::npos);
 
   copy_model(scratch);
   rewrite_manifest(manifest, [](nlohmann::json& m) { m["visual_tokens"] = 7; });  // shape check at load
