@@ -40,7 +40,7 @@ def geometric(image, lv, sector, rng):
     # small rotation about the apex, scale, shift (probe angulation, different hearts)
     ax, ay = _sector_apex(sector)
     angle = rng.uniform(-12, 12)
-    scale = rng.uniform(0.85, 1.15)
+    scale = rng.uniform(0.75, 1.2)  # the detected fan of a real scanner may be wider than the image
     matrix = cv2.getRotationMatrix2D((ax, ay), angle, scale)
     matrix[:, 2] += rng.uniform(-8, 8, size=2)
     image, lv, sector = _warp([image, lv, sector], matrix, WORK, [cv2.INTER_LINEAR, cv2.INTER_NEAREST,
@@ -55,16 +55,17 @@ def depth_and_width(image, lv, sector, rng):
     radius = np.hypot(xs - ax, ys - ay)
     max_radius = radius[sector > 0].max() if sector.any() else WORK
     choice = rng.random()
-    if choice < 0.3:
-        # deeper: shrink the content towards the apex and continue the fan with tissue-like speckle
-        factor = rng.uniform(0.7, 0.95)
+    if choice < 0.45:
+        # deeper: shrink the content towards the apex and continue the fan with tissue-like speckle (real
+        # scanners often image a small heart in a deep fan: down to about half the phantom's share)
+        factor = rng.uniform(0.55, 0.95)
         matrix = cv2.getRotationMatrix2D((ax, ay), 0.0, factor)
         image, lv, shrunk = _warp([image, lv, sector], matrix, WORK, [cv2.INTER_AREA, cv2.INTER_NEAREST,
                                                                        cv2.INTER_NEAREST])
-        fill = speckle_texture(rng, WORK, mean=rng.uniform(20, 70))
+        fill = speckle_texture(rng, WORK, mean=rng.uniform(5, 70))
         outer = (sector > 0) & (shrunk == 0)
         image = np.where(outer, fill, image)
-    elif choice < 0.55:
+    elif choice < 0.65:
         # shallower: cut the fan (never above the LV's lowest point + a margin)
         lv_radius = radius[lv > 0].max() if lv.any() else 0.0
         low = max(lv_radius + 6, 0.7 * max_radius)
@@ -76,6 +77,27 @@ def depth_and_width(image, lv, sector, rng):
         half = rng.uniform(0.45, 0.75)
         sector = sector * (np.abs(angle) <= half)
     return image, lv, sector.astype(np.uint8)
+
+
+def dark_surroundings(image, lv, rng):
+    """Only the heart echoes: on real scans lung, liver and the far field are often near-black, so the heart
+    sits in a dark fan (the phantom fills its fan with tissue). A soft ellipse around where the heart is
+    (the LV with the atria below it and the other ventricle beside it) keeps its brightness; outside it the
+    image fades to a floor of 0-35 %."""
+    ys, xs = np.nonzero(lv)
+    if len(xs) > 0:
+        cx, top = xs.mean(), ys.min()
+        lv_w, lv_h = max(8.0, float(xs.max() - xs.min())), max(8.0, float(ys.max() - ys.min()))
+        cy = top + lv_h * rng.uniform(0.7, 1.1)
+    else:
+        cx, cy = rng.uniform(0.3, 0.7) * WORK, rng.uniform(0.35, 0.65) * WORK
+        lv_w, lv_h = 0.2 * WORK, 0.35 * WORK
+    a, b = lv_w * rng.uniform(1.3, 2.3), lv_h * rng.uniform(0.9, 1.4)
+    grid_y, grid_x = np.mgrid[0:WORK, 0:WORK].astype(np.float32)
+    inside = (((grid_x - cx) / a) ** 2 + ((grid_y - cy) / b) ** 2 <= 1.0).astype(np.float32)
+    soft = cv2.GaussianBlur(inside, (0, 0), rng.uniform(6, 20))
+    floor = rng.uniform(0.0, 0.35)
+    return image * (floor + (1 - floor) * soft)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -219,7 +241,10 @@ def finish(image, lv, sector, size=INPUT_SIZE):
     box = square_crop_box(sector)
     inside = image * (sector > 0)
     x = resize_contract(crop_square(inside.astype(np.float32), *box), size)
-    y = resize_contract(crop_square((lv > 0).astype(np.float32), *box), size) >= 0.5
+    # The target is the cavity the image shows: where the fan cuts the LV, the outline follows the fan edge
+    # (the quality gate reads that as an LV cut off), never guessed beyond it.
+    visible = ((lv > 0) & (sector > 0)).astype(np.float32)
+    y = resize_contract(crop_square(visible, *box), size) >= 0.5
     return x / 255.0, y.astype(np.float32)
 
 
@@ -240,6 +265,8 @@ def make_sample(image, lv, sector, view_index, rng, other_fraction=0.25, augment
     if augment:
         image, lv, sector = geometric(image, lv, sector, rng)
         image, lv, sector = depth_and_width(image, lv, sector, rng)
+        if rng.random() < 0.4:
+            image = dark_surroundings(image, lv, rng)
         image = intensity(image, sector, rng)
         if rng.random() < 0.4:
             image = overlays(image, sector, rng)

@@ -23,7 +23,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lv_model import LvViewNet, VIEW_LABELS, quantize_int8  # noqa: E402
+from lv_model import VIEW_LABELS, model_from_checkpoint, quantize_int8  # noqa: E402
 
 CONTRACT = "echo.lv_segmentation"
 CONTRACT_VERSION = 1
@@ -72,7 +72,7 @@ def write_manifest(pt_path: str, meta: dict, precision: str, engine: str) -> dic
     return manifest
 
 
-def export(model: LvViewNet, calibration: np.ndarray, out_dir: str, meta: dict, engine: str = "onednn",
+def export(model: torch.nn.Module, calibration: np.ndarray, out_dir: str, meta: dict, engine: str = "onednn",
            stem: str = "lv_seg") -> dict:
     """Writes <stem>_fp32.pt/.json and <stem>_int8.pt/.json; returns {"fp32": path, "int8": path}."""
     os.makedirs(out_dir, exist_ok=True)
@@ -92,7 +92,7 @@ def export(model: LvViewNet, calibration: np.ndarray, out_dir: str, meta: dict, 
 
 def load_checkpoint(path: str):
     checkpoint = torch.load(path, map_location="cpu")
-    model = LvViewNet(width=checkpoint["width"])
+    model = model_from_checkpoint(checkpoint)
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval(), checkpoint["meta"]
 

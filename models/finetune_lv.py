@@ -33,7 +33,7 @@ import torch.nn as nn  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_lv  # noqa: E402
 from export_lv import export, load_checkpoint  # noqa: E402
-from lv_model import ConvBnRelu, LvViewNet  # noqa: E402
+from lv_model import ConvBnRelu  # noqa: E402
 
 
 class LoraConv2d(nn.Module):
@@ -66,7 +66,7 @@ class LoraConv2d(nn.Module):
         return merged
 
 
-def add_lora(model: LvViewNet, rank: int) -> list:
+def add_lora(model: nn.Module, rank: int) -> list:
     """Wraps the 3x3 conv of every ConvBnRelu; returns the trainable adapter parameters."""
     params = []
     for module in model.modules():
@@ -76,7 +76,7 @@ def add_lora(model: LvViewNet, rank: int) -> list:
     return params
 
 
-def merge_lora(model: LvViewNet) -> LvViewNet:
+def merge_lora(model: nn.Module) -> nn.Module:
     for module in model.modules():
         if isinstance(module, ConvBnRelu) and isinstance(module[0], LoraConv2d):
             module[0] = module[0].merged()
@@ -92,11 +92,11 @@ def freeze_batchnorm(model: nn.Module) -> None:
                 p.requires_grad_(False)
 
 
-def heads(model: LvViewNet) -> list:
+def heads(model: nn.Module) -> list:
     return list(model.seg_head.parameters()) + list(model.view_head.parameters())
 
 
-def trainable_parameters(model: LvViewNet, mode: str, rank: int) -> list:
+def trainable_parameters(model: nn.Module, mode: str, rank: int) -> list:
     if mode == "full":
         return list(model.parameters())
     if mode == "frozen-encoder":
@@ -115,7 +115,7 @@ def trainable_parameters(model: LvViewNet, mode: str, rank: int) -> list:
     raise ValueError(f"unknown mode {mode}")
 
 
-def finetune(model: LvViewNet, pool, mode: str, rank: int, steps: int, batch: int, lr: float, seed: int,
+def finetune(model: nn.Module, pool, mode: str, rank: int, steps: int, batch: int, lr: float, seed: int,
              other_fraction: float, log=None) -> dict:
     params = trainable_parameters(model, mode, rank)
     original_train = model.train
@@ -169,8 +169,9 @@ def main() -> None:
     meta["validated_on_real_patients"] = False  # the site decides after its own validation
     meta.setdefault("training", {})["finetune"] = {k: v for k, v in record.items() if k != "history"}
     checkpoint = os.path.join(args.out, "lv.pth")
-    torch.save({"state_dict": model.state_dict(), "width": model.view_head.in_features // 8, "meta": meta},
-               checkpoint)
+    source = torch.load(args.checkpoint, map_location="cpu")
+    torch.save({"state_dict": model.state_dict(), "width": source["width"],
+                "architecture": source.get("architecture", "unet112"), "meta": meta}, checkpoint)
     calibration = train_lv.calibration_frames(pool, 256, args.seed)
     np.save(os.path.join(args.out, "calibration.npy"), calibration)
     print(json.dumps({"checkpoint": checkpoint, **{k: v for k, v in record.items() if k != "history"}}))

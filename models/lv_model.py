@@ -86,14 +86,71 @@ class LvViewNet(nn.Module):
         return [self.enc0, self.enc1, self.enc2, self.enc3, self.enc4]
 
 
-def fuse_for_quantization(model: LvViewNet) -> None:
+class LvViewNetHalf(nn.Module):
+    """Model 1.1: the same contract at a quarter of the work.
+
+    A stride-2 stem works at 56 -> 28 -> 14 -> 7 and the decoder stops at 56; the logits are upsampled
+    bilinearly to 112. The full-resolution layers of LvViewNet were 40 % of its multiply-adds and most of its
+    memory traffic, while a cavity outline is smooth at 56 px: measured 4.5x faster per frame in FP32.
+    """
+
+    def __init__(self, width: int = 16, views: int = 3):
+        super().__init__()
+        w = width
+        self.quant = torch.ao.quantization.QuantStub()
+        self.enc0 = nn.Sequential(ConvBnRelu(1, w, 2), ConvBnRelu(w, w))  # 56
+        self.enc1 = Block(w, 2 * w, 2)       # 28
+        self.enc2 = Block(2 * w, 4 * w, 2)   # 14
+        self.enc3 = Block(4 * w, 6 * w, 2)   # 7
+        self.up2 = UpBlock(6 * w, 4 * w, 4 * w)
+        self.up1 = UpBlock(4 * w, 2 * w, 2 * w)
+        self.up0 = UpBlock(2 * w, w, w)
+        self.seg_head = nn.Conv2d(w, 1, 1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.view_head = nn.Linear(6 * w, views)
+        self.dequant_seg = torch.ao.quantization.DeQuantStub()
+        self.dequant_view = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        x = self.quant(x)
+        e0 = self.enc0(x)
+        e1 = self.enc1(e0)
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        d = self.up2(e3, e2)
+        d = self.up1(d, e1)
+        d = self.up0(d, e0)
+        seg = self.dequant_seg(self.seg_head(d))
+        seg = F.interpolate(seg, scale_factor=2.0, mode="bilinear", align_corners=False)
+        view = self.view_head(torch.flatten(self.pool(e3), 1))
+        return seg, self.dequant_view(view)
+
+    def encoder_modules(self) -> List[nn.Module]:
+        return [self.enc0, self.enc1, self.enc2, self.enc3]
+
+
+ARCHITECTURES = {"unet112": LvViewNet, "unet56": LvViewNetHalf}
+
+
+def build_model(architecture: str = "unet56", width: int = 16) -> nn.Module:
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; known: {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[architecture](width=width)
+
+
+def model_from_checkpoint(checkpoint: dict) -> nn.Module:
+    """The network a checkpoint was trained with (model 1.0 checkpoints carry no architecture key)."""
+    return build_model(checkpoint.get("architecture", "unet112"), checkpoint["width"])
+
+
+def fuse_for_quantization(model: nn.Module) -> None:
     """Fuse every conv/bn/relu triple in place (the model must be in eval mode)."""
     for name, module in model.named_modules():
         if isinstance(module, ConvBnRelu):
             torch.ao.quantization.fuse_modules(module, [["0", "1", "2"]], inplace=True)
 
 
-def quantize_int8(fp32_model: LvViewNet, calibration_batches, engine: str = "onednn") -> nn.Module:
+def quantize_int8(fp32_model: nn.Module, calibration_batches, engine: str = "onednn") -> nn.Module:
     """Eager post-training static quantisation: fuse, observe on calibration data, convert."""
     import copy
 

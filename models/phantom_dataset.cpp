@@ -2,8 +2,10 @@
 // `echoa synth --dataset` (NNNN.frames.npy, NNNN.lv_masks.npy, NNNN.truth.json) with the parameter draw the
 // training used (written before the CLI existed; kept so the shipped weights can be reproduced exactly).
 //   echo_phantom_dataset DIR COUNT SEED EF_LO EF_HI HR_LO HR_HI [BEATS]
-// training set: echo_phantom_dataset models/work/train 200 1 25 70 50 110 1
-// test set:     echo_phantom_dataset models/work/test 40 2 15 80 40 150 2
+// training set: echo_phantom_dataset models/work/train2 240 11 15 80 45 140 1
+// test set:     echo_phantom_dataset models/work/test2 40 2 10 80 40 150 2   (other seed, wider ranges)
+// Draw v2 (model 1.1.0): five image sizes, 25-60 fps, and 44 % of cases with one artefact, the LV partly
+// outside the fan and probe motion included (the model must draw the cavity up to the fan edge there).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -23,9 +25,9 @@ int main(int argc, char** argv) {
     p.ef_percent = ef_lo + (ef_hi - ef_lo) * u(rng);
     p.heart_rate_bpm = hr_lo + (hr_hi - hr_lo) * u(rng);
     p.seed = seed * 100000ULL + i;
-    const int sizes[][2] = {{640, 480}, {800, 600}, {512, 512}, {480, 360}};
-    int s = int(u(rng) * 4) % 4; p.width = sizes[s][0]; p.height = sizes[s][1];
-    p.fps = 30 + 30 * u(rng);
+    const int sizes[][2] = {{640, 480}, {800, 600}, {512, 512}, {480, 360}, {320, 240}};
+    int s = int(u(rng) * 5) % 5; p.width = sizes[s][0]; p.height = sizes[s][1];
+    p.fps = 25 + 35 * u(rng);
     p.beats = beats;
     p.shape_irregularity = 1.5 * u(rng);
     p.irregular_rhythm = u(rng) < 0.15;
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
     else if (a < 0.26) p.artifacts = {echo::Artifact::lowcontrast};
     else if (a < 0.30) p.artifacts = {echo::Artifact::foreshortened};
     else if (a < 0.34) p.artifacts = {echo::Artifact::offaxis};
+    else if (a < 0.40) p.artifacts = {echo::Artifact::outside};
+    else if (a < 0.44) p.artifacts = {echo::Artifact::motion};
     auto c = echo::generate_phantom(p);
     if (!c) { std::fprintf(stderr, "case %d: %s\n", i, c.error().message.c_str()); return 1; }
     char stem[32]; std::snprintf(stem, sizeof stem, "%04d", i);

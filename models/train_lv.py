@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import augment  # noqa: E402
 from echo_data import (INPUT_MEAN, INPUT_SIZE, INPUT_STD, VIEW_INDEX, VIEW_LABELS, Study,  # noqa: E402
                        crop_square, read_dataset, resize_contract, square_crop_box)
-from lv_model import LvViewNet  # noqa: E402
+from lv_model import ARCHITECTURES, build_model  # noqa: E402
 
 
 class FramePool:
@@ -58,7 +58,8 @@ class FramePool:
             inside = study.frames[f].astype(np.float32) * (study.sector_mask > 0)
             self.images.append(np.clip(np.round(resize_contract(crop_square(inside, *box), augment.WORK)),
                                        0, 255).astype(np.uint8))
-            lv = resize_contract(crop_square((study.lv_masks[f] > 0).astype(np.float32), *box), augment.WORK)
+            visible_lv = (study.lv_masks[f] > 0) & (study.sector_mask > 0)  # cut by the fan where it leaves it
+            lv = resize_contract(crop_square(visible_lv.astype(np.float32), *box), augment.WORK)
             self.lvs.append((lv >= 0.5).astype(np.uint8))
             self.sectors.append(sector.astype(np.uint8))
             self.views.append(VIEW_INDEX[study.view])
@@ -152,6 +153,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--architecture", default="unet56", choices=sorted(ARCHITECTURES))
     parser.add_argument("--frames-per-study", type=int, default=12)
     parser.add_argument("--other-fraction", type=float, default=0.25)
     parser.add_argument("--threads", type=int, default=2)
@@ -169,14 +171,14 @@ def main() -> None:
     print(json.dumps({"frames": len(pool), "studies": len(set(pool.studies)), "views": views,
                       "pool_seconds": round(time.time() - started, 1)}), flush=True)
 
-    model = LvViewNet(width=args.width)
+    model = build_model(args.architecture, args.width)
     record = train(model, pool, args.steps, args.batch, args.lr, args.seed, args.other_fraction)
     meta = {
         "name": "echo-lv-reference",
-        "version": "1.0.0",
-        "description": ("Compact UNet (width %d, %d parameters) segmenting the LV cavity on every frame, with "
-                        "a view head (a4c / a2c / other) on the bottleneck." %
-                        (args.width, sum(p.numel() for p in model.parameters()))),
+        "version": "1.1.0",
+        "description": ("Compact UNet (%s, width %d, %d parameters) segmenting the LV cavity on every frame, "
+                        "with a view head (a4c / a2c / other) on the bottleneck." %
+                        (args.architecture, args.width, sum(p.numel() for p in model.parameters()))),
         "training_data": args.training_data or ("; ".join(args.data) + ": %d frames of %d studies" %
                                                 (len(pool), len(set(pool.studies)))),
         "validated_on_real_patients": False,
@@ -187,7 +189,8 @@ def main() -> None:
                      "recipe": "models/train_lv.py"},
     }
     checkpoint = os.path.join(args.out, "lv.pth")
-    torch.save({"state_dict": model.state_dict(), "width": args.width, "meta": meta}, checkpoint)
+    torch.save({"state_dict": model.state_dict(), "width": args.width, "architecture": args.architecture,
+                "meta": meta}, checkpoint)
     calibration = calibration_frames(pool, 256, args.seed)
     np.save(os.path.join(args.out, "calibration.npy"), calibration)
     with open(os.path.join(args.out, "training.json"), "w") as f:

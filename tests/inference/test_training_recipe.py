@@ -17,7 +17,8 @@ import fake_layouts  # noqa: E402
 import finetune_lv  # noqa: E402
 import train_lv  # noqa: E402
 from export_lv import export  # noqa: E402
-from lv_model import LvViewNet  # noqa: E402
+from lv_model import ARCHITECTURES, build_model  # noqa: E402
+import augment  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -85,7 +86,7 @@ def test_camus_reader(tmp_path):
 def _train_state(data_dir, seed, steps=2):
     pool = train_lv.build_pool([f"phantom:{data_dir}"], 4, seed)
     torch.manual_seed(seed)
-    model = LvViewNet(width=4)
+    model = build_model("unet56", 4)
     train_lv.train(model, pool, steps, 4, 1e-3, seed, log=lambda text: None)
     return model, pool
 
@@ -121,9 +122,10 @@ def test_export_writes_models_and_manifests_that_match(tmp_path):
     assert json.load(open(paths["int8"][:-3] + ".json"))["quantized_engine"] == "onednn"
 
 
-def test_lora_adapters_merge_into_plain_convolutions():
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_lora_adapters_merge_into_plain_convolutions(architecture):
     torch.manual_seed(0)
-    model = LvViewNet(width=4).eval()
+    model = build_model(architecture, 4).eval()
     adapters = finetune_lv.add_lora(model, rank=2)
     assert adapters
     for p in adapters:
@@ -140,10 +142,30 @@ def test_lora_adapters_merge_into_plain_convolutions():
 def test_frozen_encoder_mode_leaves_the_encoder_untouched(tmp_path):
     fake_layouts.make_echonet(str(tmp_path), videos=1)
     pool = train_lv.build_pool([f"echonet:{tmp_path}"], 2, 0)
-    model = LvViewNet(width=4)
+    model = build_model("unet56", 4)
     encoder_before = [p.clone() for m in model.encoder_modules() for p in m.parameters()]
     decoder_before = [p.clone() for p in model.up0.parameters()]
     finetune_lv.finetune(model, pool, "frozen-encoder", 2, 2, 2, 1e-2, 0, 0.0, log=lambda text: None)
     encoder_after = [p for m in model.encoder_modules() for p in m.parameters()]
     assert all(torch.equal(a, b) for a, b in zip(encoder_before, encoder_after))
     assert not all(torch.equal(a, b) for a, b in zip(decoder_before, model.up0.parameters()))
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_every_architecture_keeps_the_contract_shapes(architecture):
+    seg, view = build_model(architecture, 4).eval()(torch.zeros(2, 1, 112, 112))
+    assert tuple(seg.shape) == (2, 1, 112, 112) and tuple(view.shape) == (2, 3)
+
+
+def test_training_target_stops_at_the_fan_edge():
+    # An LV half outside the fan: the target is only the visible half (the gate reads it as cut off).
+    work = augment.WORK
+    lv = np.zeros((work, work), np.uint8)
+    lv[60:140, 40:120] = 1
+    sector = np.zeros((work, work), np.uint8)
+    sector[:, 80:] = 1
+    image = np.full((work, work), 100.0, np.float32)
+    _, target = augment.finish(image, lv, sector)
+    visible = augment.finish(image, lv * sector, sector)[1]
+    assert target.sum() > 0
+    assert np.array_equal(target, visible)
