@@ -27,7 +27,7 @@ struct AnalyzerOptions {
   std::string model_path;          // empty: the installed reference model (default_model_path)
   EngineOptions engine;            // device, precision, threads, batch
   QualityOptions quality;          // gate thresholds
-  CardiacOptions cardiac;
+  CardiacOptions cardiac = cardiac_options_for_segmented_curves();
   ReadOptions read;                // for analyze_file / analyze_buffer
   Sex sex = Sex::unknown;          // for the sex-specific EF ranges
   bool enable_vlm = false;         // run the vision-language answer too

@@ -23,12 +23,26 @@ struct Beat {
 
 struct CardiacOptions {
   double smoothing_window_ms = 60;  // moving-average window for finding keyframes (EF uses raw volumes)
+  // 0: ES is the curve's minimum. > 0: ES is the middle of the frames around the minimum within this share
+  // of the stroke above it (a noisy curve's minimum wanders over a long, flat end-systole).
+  double es_band_of_stroke = 0;
   double min_period_ms = 300;       // 200 bpm
   double max_period_ms = 2000;      // 30 bpm
   // A beat whose EF differs from the median EF of all complete beats by more than this is excluded
   // (only with 3 or more complete beats: with two, neither can be called the wrong one).
   double outlier_ef_points = 15;
 };
+
+// Options for a curve measured from a model's masks (what the analyzer uses). Its frame-to-frame noise
+// (a few percent of the volume) moved the minimum by 3 frames inside flat end-systoles of phantoms, so the
+// window spans about the isovolumic phases that hold ED and ES (100 ms) and ES is the middle of the trough
+// within 10 % of the stroke; the defaults keep clean curves exact to the frame.
+inline CardiacOptions cardiac_options_for_segmented_curves() {
+  CardiacOptions options;
+  options.smoothing_window_ms = 100;
+  options.es_band_of_stroke = 0.1;
+  return options;
+}
 
 struct CardiacResult {
   std::vector<double> curve_smoothed;  // the smoothed volume (or area) curve, one value per frame

@@ -206,6 +206,14 @@ int argmin_between(const std::vector<double>& s, int first, int last) {  // excl
   return best;
 }
 
+// The curves the keyframe search reads.
+struct KeyframeCurves {
+  const std::vector<double>& smoothed;  // despiked, moving average
+  const std::vector<double>& raw;       // despiked
+  const std::vector<char>& invalid;
+  double es_band_of_stroke;             // CardiacOptions::es_band_of_stroke
+};
+
 // Moves a keyframe found on the smoothed curve to the raw extremum at most one frame away (smoothing
 // shifts an asymmetric peak); invalid frames are never chosen.
 int refine_on_raw(const std::vector<double>& raw, const std::vector<char>& invalid, int frame, bool maximum, int lo, int hi) {
@@ -219,14 +227,32 @@ int refine_on_raw(const std::vector<double>& raw, const std::vector<char>& inval
   return best;
 }
 
-Beat make_beat(int ed, int next_ed, const std::vector<double>& smoothed, const std::vector<double>& raw,
-               const std::vector<char>& invalid) {
+// The middle of a flat end-systole: the frames around the minimum whose smoothed volume lies within
+// `band_of_stroke` of the stroke above it. On a noisy curve the minimum itself wanders over a long, flat
+// end-systole (low EF, slow heart: seen 3 frames off); the middle of that stretch stays on the plateau.
+int middle_of_systolic_trough(const std::vector<double>& smoothed, const std::vector<char>& invalid, int ed, int next_ed,
+                              int es, double band_of_stroke) {
+  const double peak = std::max(smoothed[static_cast<std::size_t>(ed)], smoothed[static_cast<std::size_t>(next_ed)]);
+  const double limit = smoothed[static_cast<std::size_t>(es)] + band_of_stroke * (peak - smoothed[static_cast<std::size_t>(es)]);
+  int lo = es, hi = es;
+  while (lo - 1 > ed && smoothed[static_cast<std::size_t>(lo - 1)] <= limit) --lo;
+  while (hi + 1 < next_ed && smoothed[static_cast<std::size_t>(hi + 1)] <= limit) ++hi;
+  const int middle = (lo + hi + 1) / 2;
+  for (int step = 0; step <= hi - lo; ++step)  // the valid frame nearest the middle
+    for (int k : {middle - step, middle + step})
+      if (k >= lo && k <= hi && !invalid[static_cast<std::size_t>(k)]) return k;
+  return es;
+}
+
+Beat make_beat(int ed, int next_ed, const KeyframeCurves& curves) {
   Beat beat;
   beat.start_frame = ed;
   beat.end_frame = next_ed;
-  const int es = argmin_between(smoothed, ed, next_ed);
-  beat.ed_frame = refine_on_raw(raw, invalid, ed, true, ed == 0 ? 0 : ed - 1, es - 1);
-  beat.es_frame = refine_on_raw(raw, invalid, es, false, beat.ed_frame + 1, next_ed - 1);
+  const int es = argmin_between(curves.smoothed, ed, next_ed);
+  beat.ed_frame = refine_on_raw(curves.raw, curves.invalid, ed, true, ed == 0 ? 0 : ed - 1, es - 1);
+  beat.es_frame = curves.es_band_of_stroke > 0
+                      ? middle_of_systolic_trough(curves.smoothed, curves.invalid, beat.ed_frame, next_ed, es, curves.es_band_of_stroke)
+                      : refine_on_raw(curves.raw, curves.invalid, es, false, beat.ed_frame + 1, next_ed - 1);
   return beat;
 }
 
@@ -382,9 +408,9 @@ std::string validate(const std::vector<double>& volume, const std::vector<double
 // Beats from R waves: each pair of successive R waves inside the clip bounds one beat; its ED is the
 // largest smoothed volume within 15% of the period of the R wave (ED is at the QRS by definition, the
 // volume maximum confirms it), its ES the smallest between the two EDs.
-std::vector<Beat> beats_from_r_waves(const std::vector<double>& r_waves, const std::vector<double>& smoothed,
-                                     const std::vector<double>& raw, const std::vector<char>& invalid,
+std::vector<Beat> beats_from_r_waves(const std::vector<double>& r_waves, const KeyframeCurves& curves,
                                      const std::vector<double>& times, double period_ms) {
+  const std::vector<double>& smoothed = curves.smoothed;
   auto ed_near = [&](double r) {
     int best = -1;
     for (int i = 0; i < static_cast<int>(times.size()); ++i)
@@ -399,7 +425,7 @@ std::vector<Beat> beats_from_r_waves(const std::vector<double>& r_waves, const s
   for (std::size_t k = 0; k + 1 < r_waves.size(); ++k) {
     const int ed = ed_near(r_waves[k]), next_ed = ed_near(r_waves[k + 1]);
     if (next_ed - ed < 2) continue;
-    beats.push_back(make_beat(ed, next_ed, smoothed, raw, invalid));
+    beats.push_back(make_beat(ed, next_ed, curves));
   }
   return beats;
 }
@@ -408,8 +434,8 @@ std::vector<Beat> beats_from_r_waves(const std::vector<double>& r_waves, const s
 // by an ED at the first or last frame counts only when that ED is within
 // kBoundaryEdToleranceOfStroke of the stroke from the beat's other ED (the clip starts or ends at
 // end-diastole); otherwise the partial beat at that end is left out.
-std::vector<Beat> beats_from_curve(const std::vector<int>& eds, const std::vector<double>& smoothed, const std::vector<double>& raw,
-                                   const std::vector<char>& invalid) {
+std::vector<Beat> beats_from_curve(const std::vector<int>& eds, const KeyframeCurves& curves) {
+  const std::vector<double>& smoothed = curves.smoothed;
   const int last = static_cast<int>(smoothed.size()) - 1;
   std::vector<Beat> beats;
   for (std::size_t k = 0; k + 1 < eds.size(); ++k) {
@@ -421,7 +447,7 @@ std::vector<Beat> beats_from_curve(const std::vector<int>& eds, const std::vecto
       const double stroke = std::max(a, b) - smoothed[static_cast<std::size_t>(es)];
       if (std::abs(a - b) > kBoundaryEdToleranceOfStroke * stroke) continue;
     }
-    beats.push_back(make_beat(ed, next_ed, smoothed, raw, invalid));
+    beats.push_back(make_beat(ed, next_ed, curves));
   }
   return beats;
 }
@@ -449,6 +475,7 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
       return result;
     }
 
+    const KeyframeCurves curves{result.curve_smoothed, despiked, invalid, options.es_band_of_stroke};
     std::vector<double> r_waves;
     for (double r : r_wave_times_ms)
       if (std::isfinite(r) && r >= times.front() && r <= times.back()) r_waves.push_back(r);
@@ -459,7 +486,7 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
     if (r_waves.size() >= 2 && rr_median >= options.min_period_ms && rr_median <= options.max_period_ms) {
       result.period_ms = rr_median;
       result.period_source = "r_wave";
-      result.beats = beats_from_r_waves(r_waves, result.curve_smoothed, despiked, invalid, times, rr_median);
+      result.beats = beats_from_r_waves(r_waves, curves, times, rr_median);
     } else {
       result.period_ms = autocorrelation_period_ms(result.curve_smoothed, times, options);
       result.period_source = "autocorrelation";
@@ -473,7 +500,7 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
         result.period_source = result.period_ms > 0 ? "extrema" : "";
       }
       const double separation = result.period_ms > 0 ? kMinEdSeparationOfPeriod * result.period_ms : options.min_period_ms;
-      result.beats = beats_from_curve(find_ed_candidates(result.curve_smoothed, times, separation), result.curve_smoothed, despiked, invalid);
+      result.beats = beats_from_curve(find_ed_candidates(result.curve_smoothed, times, separation), curves);
     }
     // Heart rate from the beats actually seen (ED to ED), else from the period.
     double beat_time = 0;

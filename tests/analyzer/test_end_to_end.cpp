@@ -70,52 +70,46 @@ TEST(EndToEnd, PhantomEfWithinThreePointsMeanAbsoluteError) {
   EXPECT_LE(refused, cases / 20);
 }
 
-// Every artefact is refused with its own reason code.
+// Every artefact is refused with its own reason code: ECHO_E2E_CASES / 10 phantoms per artefact (one in CI,
+// five in the documented 50-case run), each another seed, heart and image size. Off-axis planes are not a gate
+// requirement (docs/quality.md).
 TEST(EndToEnd, ArtefactPhantomsAreRefusedWithTheirReason) {
   const std::map<echo::Artifact, std::string> expected = {
       {echo::Artifact::blur, "blurred"},          {echo::Artifact::overgain, "overgain"},
       {echo::Artifact::undergain, "undergain"},   {echo::Artifact::lowcontrast, "low_contrast"},
       {echo::Artifact::motion, "probe_motion"},   {echo::Artifact::partial, "no_full_beat"},
       {echo::Artifact::doppler, "color_doppler"}, {echo::Artifact::foreshortened, "foreshortened"},
+      {echo::Artifact::outside, "lv_cut_off"},
   };
-  std::uint64_t seed = 91000;
-  for (const auto& [artifact, code] : expected) {
-    echo::SynthParams params;
-    params.ef_percent = 55;
-    params.heart_rate_bpm = 70;
-    params.seed = seed++;
-    params.width = 480;
-    params.height = 360;
-    params.artifacts = {artifact};
-    auto phantom = echo::generate_phantom(params);
-    ASSERT_TRUE(phantom) << phantom.error().message;
-    auto result = echo_test::shared_analyzer().analyze(phantom->cine);
-    ASSERT_TRUE(result) << result.error().message;
-    EXPECT_FALSE(result->quality.pass) << echo::artifact_name(artifact) << " passed the gate";
-    EXPECT_FALSE(result->ef_percent.has_value()) << echo::artifact_name(artifact) << ": EF not withheld";
-    bool found = false;
-    for (const auto& reason : result->quality.reasons) found = found || (code == reason.code_name);
-    EXPECT_TRUE(found) << echo::artifact_name(artifact) << ": no '" << code << "' reason in "
-                       << echo::report_text(*result, echo::ReportLanguage::en);
+  const int per_artifact = std::max(1, case_count() / 10);
+  const int sizes[][2] = {{480, 360}, {640, 480}, {800, 600}};
+  int refused = 0, total = 0;
+  for (int k = 0; k < per_artifact; ++k) {
+    std::uint64_t seed = 91000 + 100 * k;
+    for (const auto& [artifact, code] : expected) {
+      echo::SynthParams params;
+      params.ef_percent = 25.0 + 40.0 * std::fmod(0.37 * (k + 1) + 0.11 * total, 1.0);
+      params.heart_rate_bpm = 50.0 + 60.0 * std::fmod(0.618034 * (total + 1), 1.0);
+      params.seed = seed++;
+      params.width = sizes[k % 3][0];
+      params.height = sizes[k % 3][1];
+      params.artifacts = {artifact};
+      auto phantom = echo::generate_phantom(params);
+      ASSERT_TRUE(phantom) << phantom.error().message;
+      auto result = echo_test::shared_analyzer().analyze(phantom->cine);
+      ASSERT_TRUE(result) << result.error().message;
+      ++total;
+      const std::string name = std::string(echo::artifact_name(artifact)) + " (seed " + std::to_string(params.seed) + ")";
+      EXPECT_FALSE(result->quality.pass) << name << " passed the gate";
+      EXPECT_FALSE(result->ef_percent.has_value()) << name << ": EF not withheld";
+      bool found = false;
+      for (const auto& reason : result->quality.reasons) found = found || (code == reason.code_name);
+      EXPECT_TRUE(found) << name << ": no '" << code << "' reason in "
+                         << echo::report_text(*result, echo::ReportLanguage::en);
+      refused += found && !result->ef_percent ? 1 : 0;
+    }
   }
-}
-
-// KNOWN GAP, disabled so that it shows in every run ("YOU HAVE 1 DISABLED TEST"): an LV partly outside the
-// fan is not refused. The model's mask stops short of the fan edge where the LV leaves it, so the gate's
-// sector-edge check (made for masks that reach the edge) does not fire, and some such phantoms pass.
-// Run with --gtest_also_run_disabled_tests.
-TEST(EndToEnd, DISABLED_LvOutsideTheSectorIsRefusedAsCutOff) {
-  echo::SynthParams params;
-  params.seed = 91006;
-  params.width = 480;
-  params.height = 360;
-  params.artifacts = {echo::Artifact::outside};
-  auto phantom = echo::generate_phantom(params);
-  ASSERT_TRUE(phantom) << phantom.error().message;
-  auto result = echo_test::shared_analyzer().analyze(phantom->cine);
-  ASSERT_TRUE(result) << result.error().message;
-  EXPECT_FALSE(result->quality.pass);
-  EXPECT_TRUE(result->quality.has(echo::QualityCode::lv_cut_off));
+  std::printf("artefact phantoms refused with their own reason: %d of %d\n", refused, total);
 }
 
 TEST(EndToEnd, SameInputSameReport) {

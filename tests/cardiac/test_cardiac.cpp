@@ -188,6 +188,28 @@ TEST(Cardiac, OneFrameSpikeAtTheAtrialKickIsNotEndDiastole) {
   }
 }
 
+// A low EF at a slow rate leaves a long, flat end-systole in which segmentation noise moves the minimum to
+// either end (phantoms: 3 frames off). Here the 200 ms plateau sinks by 0.1 mL per frame, so its minimum is
+// its last frame; the options for segmented curves take its middle instead.
+TEST(Cardiac, SegmentedCurveOptionsTakeTheMiddleOfAFlatEndSystole) {
+  const std::vector<BeatSpec> specs(5, BeatSpec{1330, 140, 18});
+  const double start = 200, end = 4 * 1330 + 300;
+  Clip clip = make_clip(specs, 50, start, end);
+  const std::vector<ExpectedBeat> clean = expected_beats(clip, specs, 1, 3, start, 50);
+  for (const ExpectedBeat& beat : clean) {
+    const double esv = clip.volume[static_cast<std::size_t>(beat.es)];
+    for (int i = beat.es; i <= beat.es + 10; ++i) clip.volume[static_cast<std::size_t>(i)] = esv - 0.1 * (i - beat.es);
+  }
+  const echo::CardiacResult result =
+      echo::analyze_volume_curve(clip.volume, clip.times, {}, echo::cardiac_options_for_segmented_curves());
+  ASSERT_TRUE(result.ok) << result.reason;
+  ASSERT_EQ(result.beats.size(), clean.size());
+  for (std::size_t k = 0; k < clean.size(); ++k) {
+    EXPECT_LE(std::abs(result.beats[k].es_frame - (clean[k].es + 5)), 2) << "beat " << k;
+    EXPECT_LE(std::abs(result.beats[k].ed_frame - clean[k].ed), 1) << "beat " << k;
+  }
+}
+
 TEST(Cardiac, ExcludesAnOutlierBeatAndSaysWhy) {
   std::vector<BeatSpec> specs(7, BeatSpec{850, 120, 55});
   specs[3].ef_percent = 25;  // e.g. a failed segmentation on that beat
