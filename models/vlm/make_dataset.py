@@ -59,6 +59,9 @@ def main():
     parser.add_argument("--mean", type=float, default=0.0)
     parser.add_argument("--std", type=float, default=1.0)
     parser.add_argument("--first-beat-only", action="store_true")
+    parser.add_argument("--fallback-keyframes", action="store_true",
+                        help="one sample per case with the analyzer's keyframes when it measured no beat (largest "
+                             "and smallest LV of the whole loop), whatever the case's beats")
     parser.add_argument("--keep-cases", action="store_true", help="keep the generated frames and truth files")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -72,7 +75,8 @@ def main():
         samples, cases = [], []
         for n, stem in enumerate(vlm_data.case_stems(folder)):
             case_samples, truth = vlm_data.load_case(stem, args.input_size, args.keyframes, args.mean, args.std,
-                                                     all_beats=not args.first_beat_only)
+                                                     all_beats=not args.first_beat_only,
+                                                     fallback_only=args.fallback_keyframes)
             for name in truth.get("artifacts", []) or ["none"]:
                 artefact_counts[str(name)] = artefact_counts.get(str(name), 0) + 1
             samples += case_samples
@@ -113,7 +117,8 @@ def main():
                        "sizes %s), %s" % (args.count, args.seed, args.artifact_rate,
                                           "".join(", every case %s" % a for a in args.force_artifact), args.beats,
                                           args.fps, args.sizes,
-                                          "first beat of each" if args.first_beat_only else "every complete beat"))
+                                          "the analyzer's no-beat keyframes of each" if args.fallback_keyframes
+                                          else "first beat of each" if args.first_beat_only else "every complete beat"))
     with open(os.path.join(args.out, "dataset.json"), "w") as f:
         json.dump({"description": description, "samples": total_samples, "mean": args.mean, "std": args.std,
                    "input_size": args.input_size, "keyframes": args.keyframes, "artefacts": artefact_counts,

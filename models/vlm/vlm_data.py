@@ -88,7 +88,13 @@ def fallback_keyframes(areas):
     return ed, es
 
 
-def case_beats(truth, frame_count, lv_masks_path):
+def lv_areas(lv_masks_path, frame_count):
+    return np.load(lv_masks_path, mmap_mode="r").reshape(frame_count, -1).astype(bool).sum(axis=1)
+
+
+def case_beats(truth, frame_count, lv_masks_path, fallback_only=False):
+    if fallback_only:  # as if the analyzer had measured no beat (its cardiac step failed on this loop)
+        return [(*fallback_keyframes(lv_areas(lv_masks_path, frame_count)), None)]
     beats = [(int(b["ed_frame"]), int(b["es_frame"]), b.get("ef_percent")) for b in truth.get("beats", [])
              if 0 <= int(b["ed_frame"]) < frame_count and 0 <= int(b["es_frame"]) < frame_count]
     if beats:
@@ -96,8 +102,7 @@ def case_beats(truth, frame_count, lv_masks_path):
     # No complete beat (e.g. a clip shorter than one beat): what the analyzer gives the VLM then, the largest
     # and the smallest LV of the loop (from the LV areas; the analyzer uses its segmentation's).
     if os.path.exists(lv_masks_path):
-        areas = np.load(lv_masks_path, mmap_mode="r").reshape(frame_count, -1).astype(bool).sum(axis=1)
-        ed, es = fallback_keyframes(areas)
+        ed, es = fallback_keyframes(lv_areas(lv_masks_path, frame_count))
         return [(ed, es, None)]
     return [(0, frame_count - 1, None)]
 
@@ -116,7 +121,7 @@ def answer_codes(truth):
     return codes
 
 
-def load_case(stem, size, keyframes, mean, std, all_beats=True):
+def load_case(stem, size, keyframes, mean, std, all_beats=True, fallback_only=False):
     """-> list of samples (frames float32 [K,S,S], ef, codes, timing float32 [K+2], keyframe indices, loop frame
     count) for the beats of one case."""
     with open(stem + ".truth.json", encoding="utf-8") as f:
@@ -129,7 +134,7 @@ def load_case(stem, size, keyframes, mean, std, all_beats=True):
     box = square_crop_box(mask)
     codes = answer_codes(truth)
     samples = []
-    beats = case_beats(truth, n, stem + ".lv_masks.npy")
+    beats = case_beats(truth, n, stem + ".lv_masks.npy", fallback_only)
     for ed, es, beat_ef in (beats if all_beats else beats[:1]):
         indices = keyframe_indices(ed, es, keyframes)
         crops = np.stack([crop_frame(np.asarray(frames[i]), mask, box, size) for i in indices])
