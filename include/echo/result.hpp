@@ -66,6 +66,10 @@ struct AnalysisResult {
   std::optional<double> ef_median;
   std::vector<double> ef_per_beat;
   std::string ef_withheld_reason;   // non-empty when ef_percent is empty
+  // "beats": ED and ES of complete beats (ED to next ED). "loop_extremes": no complete beat could be delimited
+  // although the loop covers at least one heart period (the gate passed it), so the EF is from the largest
+  // and smallest LV of the loop, as a reader measures such a loop: a rougher estimate, without per-beat SD.
+  std::string ef_basis = "beats";
   std::optional<EfClassification> classification;
 
   // Volumes (mL) are means over used beats; absent when calibration is unknown or not trusted.

@@ -116,6 +116,7 @@ std::string report_json(const AnalysisResult& result, int indent) {
   report["ef_median"] = optional_number(result.ef_median);
   report["ef_per_beat"] = result.ef_per_beat;
   report["ef_source"] = result.ef_source;
+  report["ef_basis"] = result.ef_basis;
   report["ef_withheld_reason"] = result.ef_withheld_reason;
   if (result.classification) {
     report["category"] = result.classification->category_name;

@@ -43,6 +43,9 @@ std::string report_text(const AnalysisResult& result, ReportLanguage language) {
     const char* category = category_text(result.classification->category, language);
     text += zh ? std::string("(") + category + ")" : std::string(" (") + category + ")";
   }
+  if (result.ef_basis == "loop_extremes")
+    text += zh ? ",取自整段最大与最小左心室(未能划分完整心动周期)"
+               : ", from the largest and smallest LV of the loop (no complete beat delimited)";
   if (result.edv_ml && result.esv_ml) {
     const long edv = std::lround(*result.edv_ml);
     const long esv = std::lround(*result.esv_ml);

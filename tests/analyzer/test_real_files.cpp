@@ -18,8 +18,10 @@ bool has_reason(const echo::AnalysisResult& result, const std::string& code) {
 
 }  // namespace
 
-// The apical cine's calibration cannot be trusted (regions not rescaled): never volumes in mL.
-TEST(RealFiles, ApicalCineGivesContoursAndNoVolumes) {
+// The apical cine's calibration cannot be trusted (regions not rescaled): never volumes in mL, but an EF
+// from relative volumes (issue 7). Its 967 ms loop covers a heart period without a delimitable ED-to-ED beat,
+// so the EF comes from the loop's largest and smallest LV, and says so.
+TEST(RealFiles, ApicalCineGivesContoursAndEfWithoutVolumes) {
   ECHO_REQUIRE_SHARED_DATA();
   const auto path = echo_test::shared_data_dir() / "examples_ybr_color.dcm";
   auto cine = echo::read_file(path.string());
@@ -29,6 +31,12 @@ TEST(RealFiles, ApicalCineGivesContoursAndNoVolumes) {
   EXPECT_FALSE(result->edv_ml.has_value());
   EXPECT_FALSE(result->esv_ml.has_value());
   EXPECT_FALSE(result->volumes_unavailable_reason.empty());
+  EXPECT_TRUE(result->quality.pass) << echo::report_text(*result, echo::ReportLanguage::en);
+  ASSERT_TRUE(result->ef_percent.has_value()) << result->ef_withheld_reason;
+  EXPECT_GT(*result->ef_percent, 15.0);
+  EXPECT_LT(*result->ef_percent, 85.0);
+  EXPECT_EQ(result->ef_basis, "loop_extremes");
+  EXPECT_NE(echo::report_text(*result, echo::ReportLanguage::en).find("largest and smallest LV"), std::string::npos);
   const auto dir = echo_test::scratch_dir() / "overlay";
   ASSERT_GE(result->ed.frame, 0) << "no LV contour to show";
   EXPECT_TRUE(result->ed.geometry.valid) << result->ed.geometry.invalid_reason;
