@@ -331,6 +331,10 @@ ECHO_API echo_status echo_result_ef_withheld_reason(const echo_result* result, c
                     [](const echo_result& r) { return r.result.ef_withheld_reason.c_str(); });
 }
 
+ECHO_API echo_status echo_result_ef_basis(const echo_result* result, const char** out_basis) {
+  return read_value("echo_result_ef_basis", result, out_basis, [](const echo_result& r) { return r.result.ef_basis.c_str(); });
+}
+
 ECHO_API echo_status echo_result_ef_source(const echo_result* result, const char** out_source) {
   return read_value("echo_result_ef_source", result, out_source,
                     [](const echo_result& r) { return r.result.ef_source.c_str(); });

@@ -247,6 +247,10 @@ TEST_F(CapiModel, AnalyzesAPhantomStudy) {
   ASSERT_ECHO_OK(echo_result_ef_percent(r, &ef));
   EXPECT_GT(ef, 10.0);
   EXPECT_LT(ef, 90.0);
+  const char* basis = nullptr;
+  ASSERT_ECHO_OK(echo_result_ef_basis(r, &basis));
+  EXPECT_STREQ(basis, "beats");  // a phantom of complete beats
+  EXPECT_EQ(echo_result_ef_basis(r, nullptr), ECHO_INVALID_ARGUMENT);
   EXPECT_ECHO_OK(echo_result_ef_sd(r, &sd));
   EXPECT_GE(sd, 0.0);
   EXPECT_ECHO_OK(echo_result_ef_median(r, &median));

@@ -91,6 +91,7 @@ def test_analysis_as_plain_values(model):
     result = model.analyze_file(phantom("a4c_ef55"))
     assert result.quality_pass and result.is_second_opinion
     assert 10.0 < result.ef_percent < 90.0
+    assert result.ef_basis == "beats"
     assert result.view == "a4c"
     assert result.frame_times_ms.shape == (result.frame_count,)
     assert result.lv_volume_ml.dtype == np.float64 and result.lv_volume_ml.shape == (result.frame_count,)
@@ -98,7 +99,7 @@ def test_analysis_as_plain_values(model):
     np.testing.assert_array_equal(result.ef_per_beat, used)
     assert result.ef_percent == pytest.approx(np.mean(used), abs=1e-9)
     report = json.loads(result.json)
-    assert report["ef_percent"] == result.ef_percent
+    assert report["ef_percent"] == result.ef_percent and report["ef_basis"] == result.ef_basis
     assert "LVEF approximately" in result.text_en and "LVEF约为" in result.text_zh
     # Keyframes: contour, discs and mask as numpy arrays in original pixels.
     ed = result.ed

@@ -259,6 +259,7 @@ class AnalysisResult:
     ef_median: Optional[float]
     ef_withheld_reason: str
     ef_source: str
+    ef_basis: str  # "beats", or "loop_extremes" (no complete beat delimited: largest and smallest LV of the loop)
     classification: Optional[Classification]
     edv_ml: Optional[float]
     esv_ml: Optional[float]
@@ -422,7 +423,8 @@ def _result_from_handle(pointer: int) -> AnalysisResult:
         ef_sd=_optional_double(lib.echo_result_ef_sd, h),
         ef_median=_optional_double(lib.echo_result_ef_median, h),
         ef_withheld_reason=_string(lib.echo_result_ef_withheld_reason, h),
-        ef_source=_string(lib.echo_result_ef_source, h), classification=classification,
+        ef_source=_string(lib.echo_result_ef_source, h), ef_basis=_string(lib.echo_result_ef_basis, h),
+        classification=classification,
         edv_ml=_optional_double(lib.echo_result_edv_ml, h), esv_ml=_optional_double(lib.echo_result_esv_ml, h),
         volumes_unavailable_reason=_string(lib.echo_result_volumes_unavailable_reason, h),
         view=_string(lib.echo_result_view, h), view_confidence=confidence.value, biplane=bool(biplane.value),

@@ -232,6 +232,7 @@ _prototypes = {
     "echo_result_ef_median": (_status, [c_void_p, POINTER(c_double)]),
     "echo_result_ef_withheld_reason": (_status, [c_void_p, POINTER(c_char_p)]),
     "echo_result_ef_source": (_status, [c_void_p, POINTER(c_char_p)]),
+    "echo_result_ef_basis": (_status, [c_void_p, POINTER(c_char_p)]),
     "echo_result_ef_classification": (_status, [c_void_p, POINTER(EfClassification)]),
     "echo_result_edv_ml": (_status, [c_void_p, POINTER(c_double)]),
     "echo_result_esv_ml": (_status, [c_void_p, POINTER(c_double)]),

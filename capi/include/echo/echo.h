@@ -390,6 +390,9 @@ ECHO_API echo_status echo_result_ef_median(const echo_result* result, double* ou
 ECHO_API echo_status echo_result_ef_withheld_reason(const echo_result* result, const char** out_reason);
 /* "measured" or "vlm" (which EF echo_result_ef_percent gives). */
 ECHO_API echo_status echo_result_ef_source(const echo_result* result, const char** out_source);
+/* "beats" (ED and ES of complete beats) or "loop_extremes" (no ED-to-ED beat could be delimited in a loop that
+   covers a heart period: the EF is from the loop's largest and smallest LV, a rougher estimate). */
+ECHO_API echo_status echo_result_ef_basis(const echo_result* result, const char** out_basis);
 
 typedef struct echo_ef_classification {
   uint32_t struct_size;
