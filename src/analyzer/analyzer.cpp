@@ -24,44 +24,18 @@ std::string volumes_unavailable_reason(const Calibration& calibration) {
   return "";
 }
 
-// Beats, EF statistics and volumes from the cardiac stage into the result.
-// A loop that covers at least one heart period holds a largest and a smallest LV of the same cycle even when
-// no ED-to-ED beat can be delimited (a loop of 1-2 periods whose ends are not at end-diastole). The extremes are
-// found on the cardiac stage's despiked, smoothed curve; they must lie 15-85 % of a period apart (a systole or
-// a diastole, not two beats) and give a plausible EF. Returns false when any of that does not hold.
-bool ef_from_loop_extremes(const CardiacResult& cardiac, const std::vector<double>& frame_times_ms, bool volumes_ok,
-                           AnalysisResult& result,
-                           std::pair<int, int>& ed_es_frames) {
-  const std::vector<double>& curve = cardiac.curve_smoothed;
-  if (!(cardiac.period_ms > 0) || curve.size() != frame_times_ms.size() || curve.size() < 3) return false;
-  if (frame_times_ms.back() - frame_times_ms.front() < cardiac.period_ms) return false;
-  std::vector<char> invalid(curve.size(), 0);
-  for (int i : cardiac.invalid_frames) invalid[static_cast<std::size_t>(i)] = 1;
-  int ed = -1, es = -1;
-  for (int i = 0; i < static_cast<int>(curve.size()); ++i) {
-    if (invalid[static_cast<std::size_t>(i)]) continue;
-    if (ed < 0 || curve[static_cast<std::size_t>(i)] > curve[static_cast<std::size_t>(ed)]) ed = i;
-    if (es < 0 || curve[static_cast<std::size_t>(i)] < curve[static_cast<std::size_t>(es)]) es = i;
-  }
-  if (ed < 0 || es < 0) return false;
-  const double gap_ms = std::abs(frame_times_ms[static_cast<std::size_t>(ed)] - frame_times_ms[static_cast<std::size_t>(es)]);
-  if (gap_ms < 0.15 * cardiac.period_ms || gap_ms > 0.85 * cardiac.period_ms) return false;
-  // The smoothed values: the mean over about 100 ms around each extreme, as a beat's keyframe volume is the
-  // mean over its isovolumic plateau (one frame's noise would otherwise widen the EF).
-  const double edv = curve[static_cast<std::size_t>(ed)], esv = curve[static_cast<std::size_t>(es)];
-  if (!(edv > 0) || !(esv >= 0) || esv >= edv) return false;
-  const double ef = 100.0 * (edv - esv) / edv;
-  if (ef >= 90.0) return false;
-  result.ef_percent = ef;
+// EF (and volumes) from the loop's largest and smallest LV when no beat could be delimited.
+std::pair<int, int> fill_ef_from_loop_extremes(const LoopExtremes& extremes, bool volumes_ok, AnalysisResult& result) {
+  result.ef_percent = extremes.ef_percent;
   result.ef_basis = "loop_extremes";
-  ed_es_frames = {ed, es};
   if (volumes_ok) {
-    result.edv_ml = edv;
-    result.esv_ml = esv;
+    result.edv_ml = extremes.edv;
+    result.esv_ml = extremes.esv;
   }
-  return true;
+  return {extremes.ed_frame, extremes.es_frame};
 }
 
+// Beats, EF statistics and volumes from the cardiac stage into the result.
 void fill_ef(const CardiacResult& cardiac, const std::vector<double>& frame_times_ms, bool volumes_ok,
              AnalysisResult& result) {
   double edv_sum = 0.0, esv_sum = 0.0;
@@ -288,8 +262,8 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
   if (!result.quality.pass) {
     result.ef_withheld_reason = "the image did not pass the quality gate";
   } else if (!cardiac.ok) {
-    if (!ef_from_loop_extremes(cardiac, cine.frame_times_ms, volumes_ok, result, extremes))
-      result.ef_withheld_reason = cardiac.reason;
+    if (const auto loop = loop_extremes(cardiac, cine.frame_times_ms)) extremes = fill_ef_from_loop_extremes(*loop, volumes_ok, result);
+    else result.ef_withheld_reason = cardiac.reason;
   } else {
     fill_ef(cardiac, cine.frame_times_ms, volumes_ok, result);
     if (!result.ef_percent) result.ef_withheld_reason = "every beat was excluded";

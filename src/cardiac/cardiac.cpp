@@ -517,6 +517,28 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
   }
 }
 
+std::optional<LoopExtremes> loop_extremes(const CardiacResult& result, const std::vector<double>& frame_times_ms) {
+  const std::vector<double>& curve = result.curve_smoothed;
+  if (!(result.period_ms > 0) || curve.size() != frame_times_ms.size() || curve.size() < 3) return std::nullopt;
+  if (frame_times_ms.back() - frame_times_ms.front() < result.period_ms) return std::nullopt;
+  std::vector<char> invalid(curve.size(), 0);
+  for (int i : result.invalid_frames) invalid[static_cast<std::size_t>(i)] = 1;
+  int ed = -1, es = -1;
+  for (int i = 0; i < static_cast<int>(curve.size()); ++i) {
+    if (invalid[static_cast<std::size_t>(i)]) continue;
+    if (ed < 0 || curve[static_cast<std::size_t>(i)] > curve[static_cast<std::size_t>(ed)]) ed = i;
+    if (es < 0 || curve[static_cast<std::size_t>(i)] < curve[static_cast<std::size_t>(es)]) es = i;
+  }
+  if (ed < 0 || es < 0) return std::nullopt;
+  const double gap_ms = std::abs(frame_times_ms[static_cast<std::size_t>(ed)] - frame_times_ms[static_cast<std::size_t>(es)]);
+  if (gap_ms < 0.15 * result.period_ms || gap_ms > 0.85 * result.period_ms) return std::nullopt;
+  LoopExtremes extremes{ed, es, curve[static_cast<std::size_t>(ed)], curve[static_cast<std::size_t>(es)], 0.0};
+  if (!(extremes.edv > 0) || !(extremes.esv >= 0) || extremes.esv >= extremes.edv) return std::nullopt;
+  extremes.ef_percent = 100.0 * (extremes.edv - extremes.esv) / extremes.edv;
+  if (extremes.ef_percent >= kMaxPlausibleEfPercent) return std::nullopt;
+  return extremes;
+}
+
 Expected<CardiacResult> apply_keyframe_edits_checked(const CardiacResult& input, const std::vector<double>& volume,
                                                      const std::vector<KeyframeEdit>& edits) {
   CardiacResult result = apply_keyframe_edits(input, volume, edits);

@@ -210,6 +210,26 @@ TEST(Cardiac, SegmentedCurveOptionsTakeTheMiddleOfAFlatEndSystole) {
   }
 }
 
+// A loop of 1.5 periods that starts in mid-systole and ends in mid-diastole holds no ED-to-ED beat, but its
+// largest and smallest LV are one cycle's ED and ES.
+TEST(Cardiac, LoopExtremesOfALoopWithoutACompleteBeat) {
+  const std::vector<BeatSpec> specs(3, BeatSpec{800, 130, 50});
+  const double start = 150, end = start + 1.5 * 800;
+  const Clip clip = make_clip(specs, 50, start, end);
+  const echo::CardiacResult result = echo::analyze_volume_curve(clip.volume, clip.times, {});
+  ASSERT_TRUE(result.beats.empty()) << result.beats.size() << " beats";
+  ASSERT_GT(result.period_ms, 0.0) << result.reason;
+  const auto extremes = echo::loop_extremes(result, clip.times);
+  ASSERT_TRUE(extremes.has_value());
+  EXPECT_NEAR(extremes->ef_percent, 50.0, 3.0);
+  EXPECT_EQ(extremes->ed_frame, frame_max_near(clip, 800, start, 100));
+  EXPECT_LE(std::abs(extremes->es_frame - frame_min_between(clip, extremes->ed_frame, static_cast<int>(clip.volume.size()))), 1);
+  // A loop shorter than the heart period holds no whole cycle: nothing.
+  echo::CardiacResult slower = result;
+  slower.period_ms = 1.1 * (clip.times.back() - clip.times.front());
+  EXPECT_FALSE(echo::loop_extremes(slower, clip.times).has_value());
+}
+
 TEST(Cardiac, ExcludesAnOutlierBeatAndSaysWhy) {
   std::vector<BeatSpec> specs(7, BeatSpec{850, 120, 55});
   specs[3].ef_percent = 25;  // e.g. a failed segmentation on that beat
