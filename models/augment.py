@@ -11,7 +11,7 @@ from typing import Tuple
 import cv2
 import numpy as np
 
-from echo_data import INPUT_SIZE, VIEW_INDEX, crop_square, resize_contract, square_crop_box
+from echo_data import INPUT_SIZE, VIEW_INDEX, crop_square, resize_contract, square_crop_box, visible_lv
 
 WORK = 2 * INPUT_SIZE
 
@@ -241,10 +241,7 @@ def finish(image, lv, sector, size=INPUT_SIZE):
     box = square_crop_box(sector)
     inside = image * (sector > 0)
     x = resize_contract(crop_square(inside.astype(np.float32), *box), size)
-    # The target is the cavity the image shows: where the fan cuts the LV, the outline follows the fan edge
-    # (the quality gate reads that as an LV cut off), never guessed beyond it.
-    visible = ((lv > 0) & (sector > 0)).astype(np.float32)
-    y = resize_contract(crop_square(visible, *box), size) >= 0.5
+    y = resize_contract(crop_square(visible_lv(lv, sector).astype(np.float32), *box), size) >= 0.5
     return x / 255.0, y.astype(np.float32)
 
 

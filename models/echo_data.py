@@ -104,6 +104,12 @@ def model_input(frame: np.ndarray, sector_mask: np.ndarray, box: Tuple[int, int,
     return (resized / 255.0 - mean) / std
 
 
+def visible_lv(lv_mask: np.ndarray, sector_mask: np.ndarray) -> np.ndarray:
+    """The LV cavity the image shows (bool): pixels outside the fan are zero in the model input, so where the LV
+    leaves the fan its outline follows the fan edge (what the quality gate reads as an LV cut off)."""
+    return (lv_mask > 0) & (sector_mask > 0)
+
+
 def model_target(lv_mask: np.ndarray, box: Tuple[int, int, int], size: int = INPUT_SIZE) -> np.ndarray:
     """An LV mask cropped and resized like the frames, thresholded at half coverage (uint8 0/1)."""
     x0, y0, side = box

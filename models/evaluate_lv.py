@@ -27,7 +27,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import augment  # noqa: E402
 from echo_data import (VIEW_INDEX, VIEW_LABELS, crop_square, model_input, model_target,  # noqa: E402
-                       read_dataset, resize_contract, square_crop_box)
+                       read_dataset, resize_contract, square_crop_box, visible_lv)
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -64,7 +64,7 @@ def collect(spec: str, manifest: dict, seed: int, others_per_study: int, augment
         for phase in ("ed", "es"):
             for f in study.keyframes.get(phase, []):
                 key["x"].append(model_input(study.frames[f], study.sector_mask, box, size, mean, std))
-                key["y"].append(model_target((study.lv_masks[f] > 0) & (study.sector_mask > 0), box, size))
+                key["y"].append(model_target(visible_lv(study.lv_masks[f], study.sector_mask), box, size))
                 key["phase"].append(phase)
                 key["study"].append(study.name)
         for f in range(len(study.frames)):
@@ -78,8 +78,8 @@ def collect(spec: str, manifest: dict, seed: int, others_per_study: int, augment
             f = labelled[int(rng.integers(0, len(labelled)))]
             inside = study.frames[f].astype(np.float32) * (study.sector_mask > 0)
             image = resize_contract(crop_square(inside, *box), augment.WORK)
-            visible_lv = (study.lv_masks[f] > 0) & (study.sector_mask > 0)
-            lv = resize_contract(crop_square(visible_lv.astype(np.float32), *box), augment.WORK) >= 0.5
+            visible = visible_lv(study.lv_masks[f], study.sector_mask)
+            lv = resize_contract(crop_square(visible.astype(np.float32), *box), augment.WORK) >= 0.5
             sector = work_sector.astype(np.uint8)
             if k < others_per_study:
                 kind = ["rotated", "short_axis", "no_lv"][k % 3]

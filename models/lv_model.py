@@ -45,13 +45,23 @@ class UpBlock(nn.Module):
         return self.block(self.cat.cat([x, skip], dim=1))
 
 
+def add_stubs_and_heads(net: nn.Module, width: int, bottleneck_channels: int, views: int) -> None:
+    """The parts every architecture shares: quantisation stubs, the 1x1 segmentation head on the last decoder
+    level (width channels) and the view head on the pooled bottleneck."""
+    net.quant = torch.ao.quantization.QuantStub()
+    net.seg_head = nn.Conv2d(width, 1, 1)
+    net.pool = nn.AdaptiveAvgPool2d(1)
+    net.view_head = nn.Linear(bottleneck_channels, views)
+    net.dequant_seg = torch.ao.quantization.DeQuantStub()
+    net.dequant_view = torch.ao.quantization.DeQuantStub()
+
+
 class LvViewNet(nn.Module):
     """Encoder 112 -> 56 -> 28 -> 14 -> 7, decoder back to 112; view head on the bottleneck."""
 
     def __init__(self, width: int = 16, views: int = 3):
         super().__init__()
         w = width
-        self.quant = torch.ao.quantization.QuantStub()
         self.enc0 = Block(1, w)              # 112
         self.enc1 = Block(w, 2 * w, 2)       # 56
         self.enc2 = Block(2 * w, 4 * w, 2)   # 28
@@ -61,11 +71,7 @@ class LvViewNet(nn.Module):
         self.up2 = UpBlock(4 * w, 4 * w, 2 * w)
         self.up1 = UpBlock(2 * w, 2 * w, w)
         self.up0 = UpBlock(w, w, w)
-        self.seg_head = nn.Conv2d(w, 1, 1)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.view_head = nn.Linear(8 * w, views)
-        self.dequant_seg = torch.ao.quantization.DeQuantStub()
-        self.dequant_view = torch.ao.quantization.DeQuantStub()
+        add_stubs_and_heads(self, w, 8 * w, views)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         x = self.quant(x)
@@ -97,7 +103,6 @@ class LvViewNetHalf(nn.Module):
     def __init__(self, width: int = 16, views: int = 3):
         super().__init__()
         w = width
-        self.quant = torch.ao.quantization.QuantStub()
         self.enc0 = nn.Sequential(ConvBnRelu(1, w, 2), ConvBnRelu(w, w))  # 56
         self.enc1 = Block(w, 2 * w, 2)       # 28
         self.enc2 = Block(2 * w, 4 * w, 2)   # 14
@@ -105,11 +110,7 @@ class LvViewNetHalf(nn.Module):
         self.up2 = UpBlock(6 * w, 4 * w, 4 * w)
         self.up1 = UpBlock(4 * w, 2 * w, 2 * w)
         self.up0 = UpBlock(2 * w, w, w)
-        self.seg_head = nn.Conv2d(w, 1, 1)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.view_head = nn.Linear(6 * w, views)
-        self.dequant_seg = torch.ao.quantization.DeQuantStub()
-        self.dequant_view = torch.ao.quantization.DeQuantStub()
+        add_stubs_and_heads(self, w, 6 * w, views)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         x = self.quant(x)

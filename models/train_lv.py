@@ -29,7 +29,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import augment  # noqa: E402
 from echo_data import (INPUT_MEAN, INPUT_SIZE, INPUT_STD, VIEW_INDEX, VIEW_LABELS, Study,  # noqa: E402
-                       crop_square, read_dataset, resize_contract, square_crop_box)
+                       crop_square, read_dataset, resize_contract, square_crop_box, visible_lv)
 from lv_model import ARCHITECTURES, build_model  # noqa: E402
 
 
@@ -58,8 +58,8 @@ class FramePool:
             inside = study.frames[f].astype(np.float32) * (study.sector_mask > 0)
             self.images.append(np.clip(np.round(resize_contract(crop_square(inside, *box), augment.WORK)),
                                        0, 255).astype(np.uint8))
-            visible_lv = (study.lv_masks[f] > 0) & (study.sector_mask > 0)  # cut by the fan where it leaves it
-            lv = resize_contract(crop_square(visible_lv.astype(np.float32), *box), augment.WORK)
+            visible = visible_lv(study.lv_masks[f], study.sector_mask)
+            lv = resize_contract(crop_square(visible.astype(np.float32), *box), augment.WORK)
             self.lvs.append((lv >= 0.5).astype(np.uint8))
             self.sectors.append(sector.astype(np.uint8))
             self.views.append(VIEW_INDEX[study.view])
