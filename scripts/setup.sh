@@ -9,6 +9,7 @@ packages=(
   libopencv-dev libgdcm-dev libgdcm-tools libeigen3-dev libexpected-dev
   libbenchmark-dev libgtest-dev nlohmann-json3-dev
   dcmtk ffmpeg clang-14 libclang-rt-14-dev
+  python3-dask python3-distributed
 )
 
 missing=()
