@@ -610,7 +610,8 @@ class Model:
     def __init__(self, model_path: Optional[PathLike] = None, device: str = "auto", precision: str = "auto",
                  threads: int = 0, batch_size: int = 0, sex: Optional[str] = None, enable_vlm: bool = False,
                  vlm_language: str = "zh", vlm_model_path: Optional[PathLike] = None,
-                 vlm_tolerance_points: float = 10.0, lead_with_vlm: bool = False, *, _memory=None):
+                 vlm_tolerance_points: float = 10.0, lead_with_vlm: bool = False, decode_threads: int = 0, *,
+                 _memory=None):
         options = N.ModelOptions()
         _check(N.lib.echo_model_options_init(byref(options), ctypes.sizeof(options)))
         for name, table, value in (("device", N.DEVICES, device), ("precision", N.PRECISIONS, precision),
@@ -625,6 +626,7 @@ class Model:
         options.enable_vlm = 1 if enable_vlm else 0
         options.vlm_tolerance_points = vlm_tolerance_points
         options.lead_with_vlm = 1 if lead_with_vlm else 0
+        options.decode_threads = decode_threads  # threads decoding compressed DICOM frames; 0 = all
         pointer = c_void_p()
         if _memory is None:
             _check(N.lib.echo_model_load(byref(options), byref(pointer)))
