@@ -35,6 +35,7 @@ struct AnalyzerOptions {
   VlmOptions vlm;
   double vlm_tolerance_points = 10.0;  // cross-check tolerance
   bool lead_with_vlm = false;      // the result leads with the VLM's EF instead of the measured one
+  bool keep_frame_contours = false;  // fill AnalysisResult::frame_contours_px (the review page shows every frame)
 };
 
 // What a Session gives back for each pushed frame.

@@ -90,6 +90,10 @@ struct AnalysisResult {
   KeyframeGeometry ed;
   KeyframeGeometry es;
 
+  // Every frame's LV contour in original pixels (empty where no LV was measurable); filled only with
+  // AnalyzerOptions::keep_frame_contours, for the review page (docs/review.md).
+  std::vector<Contour> frame_contours_px;
+
   // Optional vision-language answer and its cross-check with the measured EF.
   std::optional<VlmAnswer> vlm;
   std::optional<VlmCrossCheck> vlm_check;

@@ -242,6 +242,10 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
       analysis::measure_series(*segmentation, analysis::model_pixel_spacing(*pre), static_cast<int>(labels.size()));
   result.lv_area_mm2 = series.area_mm2;
   result.lv_volume_ml = series.volume_ml;
+  if (options.keep_frame_contours) {
+    for (const LvGeometry& g : series.geometry)
+      result.frame_contours_px.push_back(g.valid ? analysis::to_original_pixels(g, pre->mapping).contour_px : Contour{});
+  }
   std::tie(result.view, result.view_confidence) = analysis::dominant_view(series.view_mean, labels);
   result.timings.geometry_ms = ms_since(stage_start);
 

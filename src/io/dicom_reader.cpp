@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "io/gdcm_util.hpp"
+#include "io/dicom_structure.hpp"
 #include "io/io_internal.hpp"
 
 namespace echo {
@@ -496,6 +497,8 @@ Expected<Cine> read_dicom(const Source& source, const ReadOptions& options) {
     std::unique_ptr<MemoryBuffer> buffer;
     auto stream = source.open(buffer);
     if (!*stream) return make_error(ErrorCode::io_failed, reading(source.name) + "cannot open the file");
+    // Truncation must be refused before GDCM sees it: its fallback parsers assert() (abort) on it.
+    if (auto intact = io_detail::check_dicom_structure(*stream, source.name); !intact) return tl::unexpected(intact.error());
     gdcm::ImageReader reader;
     reader.SetStream(*stream);
     bool read_ok = false;

@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "echo/analyzer.hpp"
 #include "echo/report.hpp"
+#include "echo/review.hpp"
 
 namespace echoa {
 namespace {
@@ -23,6 +24,7 @@ struct AnalyzeArgs {
   bool json = false;
   bool vlm = false;
   std::string overlay_dir;
+  std::string html_dir;  // review pages (docs/review.md)
   std::string a2c_path;
   echo::AnalyzerOptions options;
   echo::ReportLanguage language = echo::ReportLanguage::en;
@@ -35,6 +37,7 @@ void print_help() {
       "Analyses each echo cine (DICOM, AVI/MP4) and prints the LVEF report.\n\n"
       "  --json                 one JSON report per line (schema: docs/report_schema.md)\n"
       "  --overlay DIR          write ED/ES contour overlays and the volume curve (PNG) into DIR/<name>/\n"
+      "  --html DIR             write a review page per study: DIR/<name>/review.html and result.json\n"
       "  --a2c FILE             apical 2-chamber cine of the same study: biplane method of discs\n"
       "  --device auto|cpu|cuda\n"
       "  --precision int8|fp32|fp16\n"
@@ -64,6 +67,9 @@ int parse_args(int argc, char** argv, AnalyzeArgs& args) {
       args.vlm = true;
     } else if (arg == "--overlay" && (v = value())) {
       args.overlay_dir = v;
+    } else if (arg == "--html" && (v = value())) {
+      args.html_dir = v;
+      args.options.keep_frame_contours = true;
     } else if (arg == "--a2c" && (v = value())) {
       args.a2c_path = v;
     } else if (arg == "--model" && (v = value())) {
@@ -196,6 +202,13 @@ int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, con
   if (!args.overlay_dir.empty()) {
     const auto dir = std::filesystem::path(args.overlay_dir) / std::filesystem::path(file).stem();
     if (auto written = echo::write_overlays(*cine, *result, dir.string()); !written) {
+      print_error(args, file, written.error());
+      return kExitError;
+    }
+  }
+  if (!args.html_dir.empty()) {
+    const auto dir = std::filesystem::path(args.html_dir) / std::filesystem::path(file).stem();
+    if (auto written = echo::write_review_page(*cine, *result, file, dir.string()); !written) {
       print_error(args, file, written.error());
       return kExitError;
     }

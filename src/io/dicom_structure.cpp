@@ -1,0 +1,226 @@
+// Structural pre-check of a DICOM stream (see dicom_structure.hpp for why).
+#include "io/dicom_structure.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace echo::io_detail {
+namespace {
+
+constexpr std::uint32_t kUndefinedLength = 0xffffffffu;
+constexpr int kMaxDepth = 64;
+
+enum class Walk { ok, truncated };  // truncated: cut short or structurally damaged
+
+std::string tag_text(std::uint16_t group, std::uint16_t element) {
+  char text[16];
+  std::snprintf(text, sizeof text, "(%04X,%04X)", group, element);
+  return text;
+}
+
+// VRs with a 2-byte reserved field and a 4-byte length in explicit VR encodings.
+bool known_vr(const char* vr) {
+  static const char* const kKnown[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO",
+                                       "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ",
+                                       "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+  for (const char* name : kKnown)
+    if (vr[0] == name[0] && vr[1] == name[1]) return true;
+  return false;
+}
+
+bool long_form_vr(const char* vr) {
+  static const char* const kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+  for (const char* name : kLong)
+    if (vr[0] == name[0] && vr[1] == name[1]) return true;
+  return false;
+}
+
+class Walker {
+ public:
+  Walker(std::istream& in, std::uint64_t size) : in_(in), size_(size) {}
+
+  void set_syntax(bool explicit_vr, bool big_endian) { explicit_vr_ = explicit_vr, big_endian_ = big_endian; }
+  std::uint64_t size() const { return size_; }
+  const std::string& problem() const { return problem_; }
+
+  bool read(std::uint64_t pos, void* out, std::size_t n) {
+    if (pos > size_ || n > size_ - pos) return false;
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(pos));
+    in_.read(static_cast<char*>(out), static_cast<std::streamsize>(n));
+    return static_cast<std::size_t>(in_.gcount()) == n;
+  }
+  std::uint16_t u16(const unsigned char* b) const {
+    return static_cast<std::uint16_t>(big_endian_ ? (b[0] << 8) | b[1] : b[0] | (b[1] << 8));
+  }
+  std::uint32_t u32(const unsigned char* b) const {
+    return big_endian_ ? (std::uint32_t(b[0]) << 24) | (std::uint32_t(b[1]) << 16) | (std::uint32_t(b[2]) << 8) | b[3]
+                       : b[0] | (std::uint32_t(b[1]) << 8) | (std::uint32_t(b[2]) << 16) | (std::uint32_t(b[3]) << 24);
+  }
+
+  Walk truncated(std::uint64_t pos, const std::string& what) {
+    problem_ = "the data set is truncated or damaged at byte " + std::to_string(pos) + ": " + what;
+    return Walk::truncated;
+  }
+
+  // Data elements from `pos` up to `limit`; inside an undefined-length item, up to its delimiter.
+  Walk elements(std::uint64_t& pos, std::uint64_t limit, bool in_undefined_item, int depth) {
+    if (depth > kMaxDepth) return truncated(pos, "sequences nested deeper than " + std::to_string(kMaxDepth));
+    while (pos < limit) {
+      unsigned char h[12];
+      if (limit - pos < 8 || !read(pos, h, 8)) return truncated(pos, "cut inside a data element header");
+      const std::uint16_t group = u16(h), element = u16(h + 2);
+      if (group == 0xfffe) {
+        if (element == 0xe00d && in_undefined_item) {
+          pos += 8;
+          return Walk::ok;
+        }
+        return truncated(pos, "item tag " + tag_text(group, element) + " outside a sequence");
+      }
+      std::uint32_t length = 0;
+      std::uint64_t header = 8;
+      bool sequence_like = true;  // may have an undefined length
+      bool sequence = false;      // explicit SQ: its items are checked too
+      if (explicit_vr_) {
+        const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
+        const std::string name(vr, 2);
+        if (!known_vr(vr)) {
+          // GDCM's fallback reads such an element as implicit VR (tag, 4-byte length): check that length.
+          length = u32(h + 4);
+          sequence_like = true;
+        } else if (long_form_vr(vr)) {
+          if (limit - pos < 12 || !read(pos, h, 12)) return truncated(pos, "cut inside the header of " + tag_text(group, element));
+          length = u32(h + 8);
+          header = 12;
+          sequence_like = name == "SQ" || name == "UN" || name == "OB" || name == "OW";
+          sequence = name == "SQ";
+        } else {
+          length = u16(h + 6);
+          sequence_like = false;
+        }
+      } else {
+        length = u32(h + 4);
+      }
+      pos += header;
+      if (length == kUndefinedLength) {
+        if (!sequence_like) return truncated(pos, tag_text(group, element) + " has an undefined length but is no sequence");
+        const bool pixel_data = group == 0x7fe0 && element == 0x0010;
+        // CP-246: the items of an undefined-length UN are implicit VR.
+        const bool was_explicit = explicit_vr_;
+        if (explicit_vr_ && h[4] == 'U' && h[5] == 'N') explicit_vr_ = false;
+        const Walk walk = items(pos, limit, false, pixel_data, depth + 1, tag_text(group, element));
+        explicit_vr_ = was_explicit;
+        if (walk != Walk::ok) return walk;
+        continue;
+      }
+      if (length > limit - pos) {
+        return truncated(pos, tag_text(group, element) + " declares " + std::to_string(length) + " bytes but only " +
+                                  std::to_string(limit - pos) + " remain");
+      }
+      if (sequence) {
+        std::uint64_t inner = pos;
+        const Walk walk = items(inner, pos + length, true, false, depth + 1, tag_text(group, element));
+        if (walk != Walk::ok) return walk;
+      }
+      pos += length;
+    }
+    if (in_undefined_item) return truncated(pos, "an item without its delimiter");
+    return Walk::ok;
+  }
+
+  // The items of a sequence (or the fragments of encapsulated pixel data) up to the
+  // sequence delimiter. Encapsulated pixel data that ends exactly after a whole fragment is accepted.
+  // A defined-length sequence (`defined`) ends at `limit`, with or without a delimiter.
+  Walk items(std::uint64_t& pos, std::uint64_t limit, bool defined, bool fragments, int depth, const std::string& owner) {
+    if (depth > kMaxDepth) return truncated(pos, "sequences nested deeper than " + std::to_string(kMaxDepth));
+    while (true) {
+      if (pos == limit && (fragments || defined)) return Walk::ok;
+      unsigned char h[8];
+      if (limit - pos < 8 || !read(pos, h, 8)) return truncated(pos, owner + " ends without its sequence delimiter");
+      const std::uint16_t group = u16(h), element = u16(h + 2);
+      const std::uint32_t length = u32(h + 4);
+      pos += 8;
+      if (group != 0xfffe || (element != 0xe000 && element != 0xe0dd))
+        return truncated(pos - 8, "found " + tag_text(group, element) + " where an item of " + owner + " was expected");
+      if (element == 0xe0dd) return Walk::ok;
+      if (length == kUndefinedLength) {
+        if (fragments) return truncated(pos - 8, "a fragment of " + owner + " has an undefined length");
+        const Walk walk = elements(pos, limit, true, depth + 1);
+        if (walk != Walk::ok) return walk;
+        continue;
+      }
+      if (length > limit - pos) {
+        return truncated(pos, "an item of " + owner + " declares " + std::to_string(length) + " bytes but only " +
+                                  std::to_string(limit - pos) + " remain");
+      }
+      if (!fragments) {
+        std::uint64_t inner = pos;
+        const Walk walk = elements(inner, pos + length, false, depth + 1);
+        if (walk != Walk::ok) return walk;
+      }
+      pos += length;
+    }
+  }
+
+ private:
+  std::istream& in_;
+  std::uint64_t size_;
+  bool explicit_vr_ = true, big_endian_ = false;
+  std::string problem_;
+};
+
+// The file meta group (always explicit VR little endian): checks its elements and returns the transfer syntax.
+Walk meta_group(Walker& walker, std::uint64_t& pos, std::string* transfer_syntax) {
+  walker.set_syntax(true, false);
+  while (pos < walker.size()) {
+    unsigned char h[12];
+    if (walker.size() - pos < 8 || !walker.read(pos, h, 8)) return walker.truncated(pos, "cut inside the file meta information");
+    if (walker.u16(h) != 0x0002) break;
+    const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
+    std::uint32_t length = walker.u16(h + 6);
+    std::uint64_t header = 8;
+    if (long_form_vr(vr)) {
+      if (!walker.read(pos, h, 12)) return walker.truncated(pos, "cut inside the file meta information");
+      length = walker.u32(h + 8);
+      header = 12;
+    }
+    if (length > walker.size() - pos - header)
+      return walker.truncated(pos, "a file meta element declares more bytes than the file has");
+    if (walker.u16(h + 2) == 0x0010 && length < 256) {
+      std::string uid(length, '\0');
+      if (!walker.read(pos + header, uid.data(), length)) return walker.truncated(pos, "cut inside the file meta information");
+      while (!uid.empty() && (uid.back() == '\0' || uid.back() == ' ')) uid.pop_back();
+      *transfer_syntax = uid;
+    }
+    pos += header + length;
+  }
+  return Walk::ok;
+}
+
+}  // namespace
+
+Expected<void> check_dicom_structure(std::istream& in, const std::string& name) {
+  in.clear();
+  in.seekg(0, std::ios::end);
+  const std::streamoff end = in.tellg();
+  Walker walker(in, end > 0 ? static_cast<std::uint64_t>(end) : 0);
+  auto finish = [&](Walk walk) -> Expected<void> {
+    in.clear();
+    in.seekg(0);
+    if (walk == Walk::truncated) return make_error(ErrorCode::malformed, "reading '" + name + "': " + walker.problem());
+    return {};
+  };
+  char magic[4];
+  // Without the preamble GDCM guesses the encoding and takes no path that asserts on a failed stream.
+  if (!walker.read(128, magic, 4) || std::string(magic, 4) != "DICM") return finish(Walk::ok);
+  std::uint64_t pos = 132;
+  std::string syntax;
+  const Walk meta = meta_group(walker, pos, &syntax);
+  if (meta != Walk::ok) return finish(meta);
+  if (syntax.empty() || syntax == "1.2.840.10008.1.2.1.99") return finish(Walk::ok);  // guessed / deflated
+  walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
+  return finish(walker.elements(pos, walker.size(), false, 0));
+}
+
+}  // namespace echo::io_detail
