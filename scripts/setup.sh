@@ -12,6 +12,7 @@ packages=(
   python3-dask python3-distributed
   libturbojpeg0-dev python3-torchvision
   orthanc orthanc-dev dicom3tools python3-pydicom
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
