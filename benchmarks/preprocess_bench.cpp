@@ -52,14 +52,30 @@ void BM_PreprocessCine100x640x480(benchmark::State& state) {
 }
 BENCHMARK(BM_PreprocessCine100x640x480)->Unit(benchmark::kMillisecond);
 
+// The same on one thread, the sector searched at full size (the path before issue 14).
+void BM_PreprocessCine100x640x480FullSizeOneThread(benchmark::State& state) {
+  const echo::Cine& cine = cine_640x480();
+  echo::PreprocessOptions options;
+  options.sector.min_search_side_px = 0;
+  options.threads = 1;
+  for (auto _ : state) {
+    auto pre = echo::preprocess(cine, {}, options);
+    benchmark::DoNotOptimize(pre->model_input.data());
+  }
+}
+BENCHMARK(BM_PreprocessCine100x640x480FullSizeOneThread)->Unit(benchmark::kMillisecond);
+
+// Arg: SectorOptions::min_search_side_px (240: searched at 320x240, the default; 0: at full size).
 void BM_DetectSector100x640x480(benchmark::State& state) {
   const echo::Cine& cine = cine_640x480();
+  echo::SectorOptions options;
+  options.min_search_side_px = static_cast<int>(state.range(0));
   for (auto _ : state) {
-    auto sector = echo::detect_sector(cine);
+    auto sector = echo::detect_sector(cine, options);
     benchmark::DoNotOptimize(sector.mask.pixels.data());
   }
 }
-BENCHMARK(BM_DetectSector100x640x480)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DetectSector100x640x480)->Arg(240)->Arg(0)->Unit(benchmark::kMillisecond);
 
 // The gate's metrics and decision for the 100-frame cine, given its preprocessing.
 void BM_QualityGate100Frames(benchmark::State& state) {

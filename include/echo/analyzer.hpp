@@ -17,6 +17,7 @@
 #include "echo/error.hpp"
 #include "echo/inference.hpp"
 #include "echo/io.hpp"
+#include "echo/preprocess.hpp"
 #include "echo/quality.hpp"
 #include "echo/result.hpp"
 #include "echo/vlm.hpp"
@@ -29,6 +30,7 @@ struct AnalyzerOptions {
   QualityOptions quality;          // gate thresholds
   CardiacOptions cardiac = cardiac_options_for_segmented_curves();
   ReadOptions read;                // for analyze_file / analyze_buffer
+  PreprocessOptions preprocess;    // sector search and threads; `threads` also sets the geometry stage's threads
   Sex sex = Sex::unknown;          // for the sex-specific EF ranges
   bool enable_vlm = false;         // run the vision-language answer too
   std::string vlm_model_path;      // empty: the installed reference VLM

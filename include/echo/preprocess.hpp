@@ -46,6 +46,10 @@ struct SectorOptions {
   int bright_threshold = 6;             // grey levels of the (blurred) mean image for single-frame cines
   double min_sector_fraction = 0.05;    // a region smaller than this fraction of the image is no sector
   bool use_ultrasound_regions = true;   // trust a 2D ultrasound region that fits inside the image
+  // Pixels are classified at full size, but the region (morphology, hull, fan fit) is searched on a copy
+  // reduced by the largest factor (1, 2 or 4) that keeps the search box's shorter side at least this many
+  // pixels (240: a 640x480 cine is searched at 320x240); 0 = always at full size.
+  int min_search_side_px = 240;
 };
 
 // Trusted 2D ultrasound region when the file has one that fits inside the image (the fan is then fitted
@@ -119,10 +123,18 @@ struct Preprocessed {
   }
 };
 
+// How preprocess finds the sector and spreads its work; the result does not depend on `threads`.
+struct PreprocessOptions {
+  SectorOptions sector;
+  ColorOptions color;
+  int threads = 0;                      // frames resampled on this many threads (0 = all hardware threads)
+};
+
 // Bad input (no frames, pixel buffer of the wrong size, input_size outside [8, 1024], std <= 0)
 // -> ErrorCode::invalid_argument. A cine without a detectable sector is still preprocessed (whole image,
 // sector.found = false) so that the quality gate can say why it is refused.
 Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec = {});
+Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, const PreprocessOptions& options);
 
 // One frame (streaming): prepare the sector and the mapping once, then call this per frame. `out` holds
 // input_size * input_size floats. Returns false (and zeroes `out`) when the frame does not have the size of

@@ -227,7 +227,7 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
   result.frame_times_ms = cine.frame_times_ms;
 
   auto stage_start = Clock::now();
-  auto pre = preprocess(cine, impl_->input_spec());
+  auto pre = preprocess(cine, impl_->input_spec(), options.preprocess);
   if (!pre) return tl::unexpected(pre.error());
   result.timings.preprocess_ms = ms_since(stage_start);
 
@@ -239,7 +239,8 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
   stage_start = Clock::now();
   const std::vector<std::string>& labels = impl_->model->manifest().view_labels;
   const analysis::LvSeries series =
-      analysis::measure_series(*segmentation, analysis::model_pixel_spacing(*pre), static_cast<int>(labels.size()));
+      analysis::measure_series(*segmentation, analysis::model_pixel_spacing(*pre), static_cast<int>(labels.size()),
+                               options.preprocess.threads);
   result.lv_area_mm2 = series.area_mm2;
   result.lv_volume_ml = series.volume_ml;
   if (options.keep_frame_contours) {

@@ -29,7 +29,9 @@ struct LvSeries {
 // Physical size of one model pixel, or unknown spacing when the cine has no calibration.
 PixelSpacing model_pixel_spacing(const Preprocessed& pre);
 
-LvSeries measure_series(const SegmentationOutput& segmentation, const PixelSpacing& spacing, int label_count);
+// Frames measured on `threads` threads (0 = all hardware threads); the result does not depend on it.
+LvSeries measure_series(const SegmentationOutput& segmentation, const PixelSpacing& spacing, int label_count,
+                        int threads = 1);
 
 // The same geometry with every point moved from model pixels to original pixels.
 LvGeometry to_original_pixels(const LvGeometry& model_geometry, const ModelMapping& mapping);

@@ -1,8 +1,11 @@
 // From the model's per-frame masks to LV measurements and to the evidence the quality gate needs.
 #include <algorithm>
+#include <atomic>
+#include <new>
 #include <cmath>
 
 #include "analyzer/analyzer_internal.hpp"
+#include "common/parallel.hpp"
 
 namespace echo::analysis {
 
@@ -15,20 +18,31 @@ PixelSpacing model_pixel_spacing(const Preprocessed& pre) {
   return spacing;
 }
 
-LvSeries measure_series(const SegmentationOutput& segmentation, const PixelSpacing& spacing, int label_count) {
+LvSeries measure_series(const SegmentationOutput& segmentation, const PixelSpacing& spacing, int label_count,
+                        int threads) {
   LvSeries series;
   const int size = segmentation.size;
+  const int frames = segmentation.frame_count;
   const std::size_t frame_pixels = static_cast<std::size_t>(size) * size;
-  series.geometry.reserve(segmentation.frame_count);
-  for (int i = 0; i < segmentation.frame_count; ++i) {
-    Image8 mask(size, size);
-    const auto* begin = segmentation.lv_masks.data() + frame_pixels * i;
-    std::copy(begin, begin + frame_pixels, mask.pixels.begin());
-    LvGeometry geometry = measure_lv(mask, spacing);
-    series.area_mm2.push_back(geometry.valid ? geometry.area_mm2 : 0.0);
-    series.volume_ml.push_back(geometry.valid ? geometry.volume_discs_ml : 0.0);
-    series.geometry.push_back(std::move(geometry));
-  }
+  series.geometry.resize(frames);
+  series.area_mm2.assign(frames, 0.0);
+  series.volume_ml.assign(frames, 0.0);
+  // Frames are independent: measured on up to `threads` threads, each writing only its own slots.
+  std::atomic<bool> failed{false};
+  detail::parallel_for(frames, detail::worker_count(threads, frames / 8), [&](int i) {
+    try {
+      Image8 mask(size, size);
+      const auto* begin = segmentation.lv_masks.data() + frame_pixels * i;
+      std::copy(begin, begin + frame_pixels, mask.pixels.begin());
+      LvGeometry geometry = measure_lv(mask, spacing);
+      series.area_mm2[i] = geometry.valid ? geometry.area_mm2 : 0.0;
+      series.volume_ml[i] = geometry.valid ? geometry.volume_discs_ml : 0.0;
+      series.geometry[i] = std::move(geometry);
+    } catch (...) {
+      failed = true;
+    }
+  });
+  if (failed) throw std::bad_alloc();
   series.view_mean.assign(label_count, 0.0f);
   if (segmentation.frame_count > 0 && label_count > 0) {
     for (int i = 0; i < segmentation.frame_count; ++i) {

@@ -114,7 +114,7 @@ Expected<FrameResult> StreamingSession::push_frame(const FrameView& frame, doubl
 Expected<void> StreamingSession::start_from_warmup() {
   warmup_.calibration = options_.calibration;
   warmup_.metadata.source_kind = "raw";
-  auto pre = preprocess(warmup_, analyzer_.input_spec());
+  auto pre = preprocess(warmup_, analyzer_.input_spec(), analyzer_.options.preprocess);
   if (!pre) return tl::unexpected(pre.error());
   layout_ = std::move(*pre);
   spacing_ = analysis::model_pixel_spacing(layout_);

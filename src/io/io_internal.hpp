@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "echo/cine.hpp"
+#include "common/parallel.hpp"
 #include "echo/io.hpp"
 
 namespace echo::io_detail {
@@ -40,29 +41,8 @@ inline std::uint8_t luma_from_rgb(int r, int g, int b) {
 // Full-range YCbCr (DICOM YBR_FULL) to RGB, rounded and clamped.
 void ybr_full_to_rgb(int y, int cb, int cr, std::uint8_t* rgb);
 
-// Worker count for `jobs` independent jobs when the caller asks for `requested` threads (0 = all).
-inline int worker_count(int requested, int jobs) {
-  int available = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
-  return std::max(1, std::min(available, jobs));
-}
-
-// Runs body(i) for i in [0, count) on `workers` threads. body must not throw.
-template <class Body>
-void parallel_for(int count, int workers, Body&& body) {
-  if (workers <= 1 || count <= 1) {
-    for (int i = 0; i < count; ++i) body(i);
-    return;
-  }
-  std::atomic<int> next{0};
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<std::size_t>(workers));
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&] {
-      for (int i = next.fetch_add(1); i < count; i = next.fetch_add(1)) body(i);
-    });
-  }
-  for (auto& t : threads) t.join();
-}
+using detail::parallel_for;
+using detail::worker_count;
 
 // "reading 'file.dcm': " prefix for messages.
 inline std::string reading(const std::string& name) { return "reading '" + name + "': "; }

@@ -1,9 +1,11 @@
 // Crop, mask, resize and normalise frames to the model input contract of echo/preprocess.hpp.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <vector>
 
+#include "common/parallel.hpp"
 #include "echo/preprocess.hpp"
 #include "preprocess/resample.hpp"
 
@@ -76,6 +78,10 @@ bool preprocess_frame(const std::uint8_t* gray, int rows, int cols, const Sector
 }
 
 Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec) {
+  return preprocess(cine, spec, PreprocessOptions{});
+}
+
+Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, const PreprocessOptions& options) {
   if (spec.input_size < 8 || spec.input_size > 1024) {
     return make_error(ErrorCode::invalid_argument,
                       "preprocess: model input size " + std::to_string(spec.input_size) + " outside [8, 1024]");
@@ -94,16 +100,22 @@ Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec) 
   try {
     Preprocessed result;
     result.spec = spec;
-    result.sector = detect_sector(cine);
-    result.color = detect_color(cine, result.sector);
+    result.sector = detect_sector(cine, options.sector);
+    result.color = detect_color(cine, result.sector, options.color);
     result.mapping = make_model_mapping(result.sector, spec);
     result.frame_count = cine.frame_count();
     const std::size_t frame_floats = static_cast<std::size_t>(spec.input_size) * spec.input_size;
     result.model_input.assign(frame_floats * static_cast<std::size_t>(result.frame_count), 0.0f);
-    for (int i = 0; i < result.frame_count; ++i) {
-      preprocess_frame(cine.frame(i), cine.rows, cine.cols, result.sector, result.mapping, spec,
-                       result.model_input.data() + frame_floats * static_cast<std::size_t>(i));
-    }
+    std::atomic<bool> failed{false};  // an exception may not leave a worker thread
+    detail::parallel_for(result.frame_count, detail::worker_count(options.threads, result.frame_count / 8), [&](int i) {
+      try {
+        preprocess_frame(cine.frame(i), cine.rows, cine.cols, result.sector, result.mapping, spec,
+                         result.model_input.data() + frame_floats * static_cast<std::size_t>(i));
+      } catch (...) {
+        failed = true;
+      }
+    });
+    if (failed) throw std::bad_alloc();
     if (cine.calibration.known()) {
       result.mm_per_px_model_x = cine.calibration.mm_per_px_x * result.mapping.scale_x;
       result.mm_per_px_model_y = cine.calibration.mm_per_px_y * result.mapping.scale_y;

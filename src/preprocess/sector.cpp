@@ -54,33 +54,55 @@ int odd_kernel(double size) { return std::max(3, static_cast<int>(std::lround(si
 
 cv::Mat largest_region(const cv::Mat& candidates);
 
+// The largest factor (1, 2 or 4) that keeps the shorter side of the search box at least min_side pixels.
+int search_reduction(const Box& box, const SectorOptions& options) {
+  if (options.min_search_side_px <= 0) return 1;
+  int reduction = 1;
+  while (reduction < 4 && std::min(box.width(), box.height()) / (2 * reduction) >= options.min_search_side_px) reduction *= 2;
+  return reduction;
+}
+
+// A binary image reduced by `reduction`: a reduced pixel is set when at least half of the pixels it covers
+// are (the edge is padded with unset pixels up to a multiple of the factor).
+cv::Mat reduce_binary(const cv::Mat& binary, int reduction) {
+  if (reduction == 1) return binary;
+  cv::Mat padded;
+  cv::copyMakeBorder(binary, padded, 0, (reduction - binary.rows % reduction) % reduction, 0,
+                     (reduction - binary.cols % reduction) % reduction, cv::BORDER_CONSTANT, cv::Scalar(0));
+  cv::Mat reduced;
+  cv::resize(padded, reduced, cv::Size(padded.cols / reduction, padded.rows / reduction), 0, 0, cv::INTER_AREA);
+  return reduced >= 128;
+}
+
 // The largest region of pixels that change over the sampled frames (threshold halved once for dim,
 // under-gained cines), or of bright pixels when the cine has one frame or nothing changes enough;
-// restricted to the box.
-cv::Mat candidate_region(const Cine& cine, const Box& box, const SectorOptions& options) {
+// restricted to the box. Pixels are classified at full size; the region is searched on a copy reduced by
+// `reduction` (the morphology is the costly part), so the result has the box's size divided by it.
+cv::Mat candidate_region(const Cine& cine, const Box& box, const SectorOptions& options, int reduction) {
   const cv::Rect roi(box.x0, box.y0, box.width(), box.height());
   const std::vector<int> indices = sampled_frame_indices(cine.frame_count(), options.max_frames_sampled);
-  cv::Mat lowest(roi.size(), CV_8U, cv::Scalar(255)), highest(roi.size(), CV_8U, cv::Scalar(0));
-  cv::Mat sum(roi.size(), CV_32F, cv::Scalar(0));
-  for (int index : indices) {
-    const cv::Mat frame(cine.rows, cine.cols, CV_8U, const_cast<std::uint8_t*>(cine.frame(index)));
-    const cv::Mat part = frame(roi);
-    cv::min(lowest, part, lowest);
-    cv::max(highest, part, highest);
-    cv::accumulate(part, sum);
-  }
-  const double min_pixels = options.min_sector_fraction * static_cast<double>(box.area());
+  auto frame_part = [&](int index) {
+    return cv::Mat(cine.rows, cine.cols, CV_8U, const_cast<std::uint8_t*>(cine.frame(index)))(roi);
+  };
+  const double min_pixels = options.min_sector_fraction * static_cast<double>(box.area()) / (reduction * reduction);
   if (indices.size() >= 2) {
+    cv::Mat lowest(roi.size(), CV_8U, cv::Scalar(255)), highest(roi.size(), CV_8U, cv::Scalar(0));
+    for (int index : indices) {
+      cv::min(lowest, frame_part(index), lowest);
+      cv::max(highest, frame_part(index), highest);
+    }
     const cv::Mat range = highest - lowest;
     for (int threshold : {options.change_threshold, std::max(1, options.change_threshold / 2)}) {
-      cv::Mat region = largest_region(range > threshold);
+      cv::Mat region = largest_region(reduce_binary(range > threshold, reduction));
       if (cv::countNonZero(region) >= min_pixels) return region;
     }
   }
+  cv::Mat sum(roi.size(), CV_32F, cv::Scalar(0));
+  for (int index : indices) cv::accumulate(frame_part(index), sum);
   cv::Mat mean;
   sum.convertTo(mean, CV_8U, 1.0 / static_cast<double>(indices.size()));
   cv::medianBlur(mean, mean, 3);  // drops isolated bright pixels without moving the edges
-  return largest_region(mean > options.bright_threshold);
+  return largest_region(reduce_binary(mean > options.bright_threshold, reduction));
 }
 
 // Largest connected region of the candidates, gaps closed, thin links cut, holes filled.
@@ -279,6 +301,25 @@ SectorGeometry whole_image(const Cine& cine, std::string note) {
   return sector;
 }
 
+// A fan fitted on a copy reduced by `reduction` in the coordinates of the full-size box: reduced pixel
+// centre j lies at full-size (j + 0.5) * reduction - 0.5.
+FanFit to_full_size(FanFit fit, int reduction) {
+  if (reduction == 1 || !fit.ok) return fit;
+  const double shift = 0.5 * (reduction - 1);
+  fit.apex = {shift + reduction * fit.apex.x, shift + reduction * fit.apex.y};
+  fit.radius *= reduction;
+  fit.start_radius *= reduction;
+  return fit;
+}
+
+// A reduced mask brought back to the box's full size (each reduced pixel covers reduction² pixels).
+cv::Mat to_full_size(const cv::Mat& reduced, int reduction, const Box& box) {
+  if (reduction == 1) return reduced;
+  cv::Mat full;
+  cv::resize(reduced, full, cv::Size(reduced.cols * reduction, reduced.rows * reduction), 0, 0, cv::INTER_NEAREST);
+  return full(cv::Rect(0, 0, box.width(), box.height())).clone();
+}
+
 }  // namespace
 
 Image8 render_fan_mask(int width, int height, Point2 apex_px, double start_radius_px, double radius_px,
@@ -313,13 +354,15 @@ SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options) {
         source = "ultrasound_region";
       }
     }
-    const cv::Mat region = candidate_region(cine, box, options);
-    const double region_pixels = cv::countNonZero(region);
+    const int reduction = search_reduction(box, options);
+    const cv::Mat region = candidate_region(cine, box, options, reduction);
+    const double region_pixels = cv::countNonZero(region) * static_cast<double>(reduction * reduction);
     if (source == "image" && region_pixels < options.min_sector_fraction * static_cast<double>(box.area())) {
       return whole_image(cine, note + "no region that changes over the cine or is bright enough");
     }
-    const cv::Mat hull = convex_hull_mask(region);
-    const FanFit fit = fit_fan(hull);
+    const cv::Mat reduced_hull = convex_hull_mask(region);
+    const FanFit fit = to_full_size(fit_fan(reduced_hull), reduction);
+    const cv::Mat hull = to_full_size(reduced_hull, reduction, box);
 
     SectorGeometry sector;
     sector.found = true;

@@ -125,6 +125,27 @@ TEST(Sector, RegionOutsideTheImageIsNotTrusted) {
   EXPECT_NE(sector.note.find("does not fit"), std::string::npos);
 }
 
+// Issue 14: a 640x480 cine is searched on a 320x240 copy; the fan must be the one the full-size search
+// finds within half a pixel of the full-size scale on the apex and radius, 0.005 rad on the sides.
+TEST(Sector, ReducedSearchAgreesWithTheFullSizeSearch) {
+  const FanTruth truth{{321, 18}, 430, 0.6};
+  const echo::Cine cine = speckle_fan_cine(640, 480, truth, 8, 5);
+  echo::SectorOptions full_size;
+  full_size.min_search_side_px = 0;
+  const echo::SectorGeometry reduced = echo::detect_sector(cine);
+  const echo::SectorGeometry full = echo::detect_sector(cine, full_size);
+  ASSERT_TRUE(reduced.found && reduced.fan) << reduced.note;
+  ASSERT_TRUE(full.found && full.fan) << full.note;
+  EXPECT_NEAR(reduced.apex_px.x, full.apex_px.x, 1.0);
+  EXPECT_NEAR(reduced.apex_px.y, full.apex_px.y, 1.5);
+  EXPECT_NEAR(reduced.radius_px, full.radius_px, 1.5);
+  EXPECT_NEAR(reduced.left_angle_rad, full.left_angle_rad, 0.005);
+  EXPECT_NEAR(reduced.right_angle_rad, full.right_angle_rad, 0.005);
+  EXPECT_GT(iou(reduced.mask, full.mask), 0.99);
+  EXPECT_EQ(reduced.mask.at(5, 5), 0);      // text
+  EXPECT_EQ(reduced.mask.at(638, 100), 0);  // depth scale
+}
+
 TEST(Sector, BlankCineHasNoSectorAndAWholeImageMask) {
   echo::Cine cine;
   cine.cols = 64;
