@@ -133,7 +133,8 @@ void check_image(const QualityMetrics& m, const QualityOptions& o, Gate& gate) {
   if (!gate.at_most(QualityCode::overgain, Severity::reject, m.mean_level, o.max_mean_level, "over-gain",
                     "增益过高", "mean grey level", "平均灰度") &&
       !gate.at_most(QualityCode::overgain, Severity::reject, m.saturated_fraction, o.max_saturated_fraction,
-                    "over-gain", "增益过高", "saturated fraction", "饱和像素比例")) {
+                    "over-gain", "增益过高", "saturated fraction", "饱和像素比例") &&
+      m.p5_level >= o.min_p5_level_for_overgain) {
     gate.at_most(QualityCode::overgain, Severity::reject, m.p95_level, o.max_p95_level, "over-gain", "增益过高",
                  "95th percentile grey level", "95百分位灰度");
   }

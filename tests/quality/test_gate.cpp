@@ -87,6 +87,25 @@ TEST(Gate, OvergainIsRejected) {
   EXPECT_TRUE(report.has(QualityCode::overgain)) << describe(report);
 }
 
+TEST(Gate, BrightWallsWithBlackBloodAreNotOvergain) {
+  // Real apical loops: bright septum and pericardium (p95 > 180) over black blood pools. Over-gain needs the
+  // blood lifted off black too; the same brightness with the darkest 5 % lifted is rejected.
+  CineSpec spec;
+  echo::Cine bright = quality_test::echo_like_cine(spec);
+  quality_test::apply_levels(bright, spec, 1.3, -3);
+  const auto bright_report = gate(bright);
+  ASSERT_GT(bright_report.metrics.p95_level, 180.0) << describe(bright_report);
+  ASSERT_LT(bright_report.metrics.p5_level, 12.0) << describe(bright_report);
+  ASSERT_LT(bright_report.metrics.mean_level, 110.0) << describe(bright_report);
+  EXPECT_FALSE(bright_report.has(QualityCode::overgain)) << describe(bright_report);
+
+  echo::Cine lifted = quality_test::echo_like_cine(spec);
+  quality_test::apply_levels(lifted, spec, 1.3, 16);
+  const auto lifted_report = gate(lifted);
+  ASSERT_GE(lifted_report.metrics.p5_level, 12.0) << describe(lifted_report);
+  EXPECT_TRUE(lifted_report.has(QualityCode::overgain)) << describe(lifted_report);
+}
+
 TEST(Gate, UndergainIsRejected) {
   CineSpec spec;
   echo::Cine cine = quality_test::echo_like_cine(spec);
