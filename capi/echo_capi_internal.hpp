@@ -81,6 +81,8 @@ ECHO_DECLARE_LAYOUT(echo_image_info, size_bytes);
 ECHO_DECLARE_LAYOUT(echo_session_options, reserved0);
 ECHO_DECLARE_LAYOUT(echo_frame_result, contour_point_count);
 ECHO_DECLARE_LAYOUT(echo_beat_event, closing_frame_index);
+ECHO_DECLARE_LAYOUT(echo_dicom_options, second_source_size);
+ECHO_DECLARE_LAYOUT(echo_dicom_object, size);
 
 // A struct_size this library accepts for T: at least the v1 layout, at most what this library knows.
 template <class T>

@@ -24,7 +24,8 @@ set(ECHO_CAPI_VERSION_SCRIPT ${ECHO_SOURCE_ROOT}/cmake/echoanalyzer.map)
 add_library(echoanalyzer SHARED
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_core.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_result.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_result.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_dicom.cpp)
 add_library(EchoAnalyzer::echoanalyzer ALIAS echoanalyzer)
 target_include_directories(echoanalyzer
   PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>

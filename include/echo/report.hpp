@@ -18,6 +18,8 @@ std::string report_text(const AnalysisResult& result, ReportLanguage language);
 
 // The frame with the LV contour, the long axis and the discs drawn (colour, original size).
 Expected<ImageRgb8> render_keyframe_overlay(const Cine& cine, const KeyframeGeometry& keyframe, const std::string& label);
+// The same drawn on one grey frame (the keyframe's pixels kept apart from their cine).
+Expected<ImageRgb8> render_keyframe_overlay(const Image8& frame, const KeyframeGeometry& keyframe, const std::string& label);
 // The LV volume (or area) over time with ED and ES marked.
 Expected<ImageRgb8> render_volume_curve(const AnalysisResult& result, int width = 800, int height = 360);
 // Writes ed.png, es.png and volume_curve.png into directory (created when missing).

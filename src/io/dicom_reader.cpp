@@ -25,29 +25,7 @@ using io_detail::reading;
 
 constexpr const char* kJpegBaselineUid = "1.2.840.10008.1.2.4.50";
 
-// A read-only, seekable stream over caller memory (GDCM seeks while parsing).
-class MemoryBuffer : public std::streambuf {
- public:
-  MemoryBuffer(const char* data, std::size_t size) {
-    char* begin = const_cast<char*>(data);  // never written through: get area only
-    setg(begin, begin, begin + size);
-  }
-
- protected:
-  pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) override {
-    if (!(which & std::ios_base::in)) return pos_type(off_type(-1));
-    off_type base = 0;
-    if (dir == std::ios_base::cur) base = gptr() - eback();
-    if (dir == std::ios_base::end) base = egptr() - eback();
-    const off_type target = base + off;
-    if (target < 0 || target > egptr() - eback()) return pos_type(off_type(-1));
-    setg(eback(), eback() + target, egptr());
-    return pos_type(target);
-  }
-  pos_type seekpos(pos_type pos, std::ios_base::openmode which) override {
-    return seekoff(off_type(pos), std::ios_base::beg, which);
-  }
-};
+using io_detail::MemoryBuffer;
 
 // Where the bytes come from: a file path or caller memory. Each open() gives a fresh stream at offset 0.
 struct Source {

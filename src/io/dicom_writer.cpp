@@ -23,13 +23,7 @@ constexpr const char* kUltrasoundMultiframeSop = "1.2.840.10008.5.1.4.1.1.3.1";
 
 std::string writing(const std::string& path) { return "writing '" + path + "': "; }
 
-void put_bytes(gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element, gdcm::VR vr, std::string bytes) {
-  if (bytes.size() % 2 != 0) bytes.push_back(vr == gdcm::VR::UI || vr == gdcm::VR::OB ? '\0' : ' ');
-  gdcm::DataElement de(gdcm::Tag(group, element));
-  de.SetVR(vr);
-  de.SetByteValue(bytes.data(), static_cast<std::uint32_t>(bytes.size()));
-  ds.Replace(de);
-}
+using io_detail::put_bytes;
 
 template <class T>
 std::string little_endian_bytes(T value) {

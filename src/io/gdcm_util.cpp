@@ -143,4 +143,32 @@ std::string transfer_syntax_name(const std::string& uid) {
   return uid;
 }
 
+void put_bytes(gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element, gdcm::VR vr, std::string bytes) {
+  if (bytes.size() % 2 != 0) bytes.push_back(vr == gdcm::VR::UI || vr == gdcm::VR::OB ? '\0' : ' ');
+  gdcm::DataElement de(gdcm::Tag(group, element));
+  de.SetVR(vr);
+  de.SetByteValue(bytes.data(), static_cast<std::uint32_t>(bytes.size()));
+  ds.Replace(de);
+}
+
+MemoryBuffer::MemoryBuffer(const char* data, std::size_t size) {
+  char* begin = const_cast<char*>(data);  // never written through: get area only
+  setg(begin, begin, begin + size);
+}
+
+MemoryBuffer::pos_type MemoryBuffer::seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) {
+  if (!(which & std::ios_base::in)) return pos_type(off_type(-1));
+  off_type base = 0;
+  if (dir == std::ios_base::cur) base = gptr() - eback();
+  if (dir == std::ios_base::end) base = egptr() - eback();
+  const off_type target = base + off;
+  if (target < 0 || target > egptr() - eback()) return pos_type(off_type(-1));
+  setg(eback(), eback() + target, egptr());
+  return pos_type(target);
+}
+
+MemoryBuffer::pos_type MemoryBuffer::seekpos(pos_type pos, std::ios_base::openmode which) {
+  return seekoff(off_type(pos), std::ios_base::beg, which);
+}
+
 }  // namespace echo::io_detail

@@ -45,20 +45,28 @@ void draw_geometry(cv::Mat& canvas, const LvGeometry& g) {
 
 }  // namespace
 
+Expected<ImageRgb8> render_keyframe_overlay(const Image8& frame, const KeyframeGeometry& keyframe,
+                                            const std::string& label) {
+  if (frame.empty() || frame.pixels.size() != static_cast<std::size_t>(frame.width) * static_cast<std::size_t>(frame.height)) {
+    return make_error(ErrorCode::no_result, "overlay '" + label + "': no keyframe pixels");
+  }
+  cv::Mat gray(frame.height, frame.width, CV_8UC1, const_cast<std::uint8_t*>(frame.pixels.data()));
+  cv::Mat canvas;
+  cv::cvtColor(gray, canvas, cv::COLOR_GRAY2BGR);
+  if (keyframe.geometry.valid) draw_geometry(canvas, keyframe.geometry);
+  const double font_scale = std::max(0.4, frame.width / 900.0);
+  cv::putText(canvas, label, {8, static_cast<int>(24 * font_scale + 6)}, cv::FONT_HERSHEY_SIMPLEX, font_scale,
+              cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
+  return from_mat(canvas);
+}
+
 Expected<ImageRgb8> render_keyframe_overlay(const Cine& cine, const KeyframeGeometry& keyframe,
                                             const std::string& label) {
   if (keyframe.frame < 0 || keyframe.frame >= cine.frame_count()) {
     return make_error(ErrorCode::no_result, "overlay '" + label + "': keyframe " + std::to_string(keyframe.frame) +
                                                 " is not a frame of the cine");
   }
-  cv::Mat gray(cine.rows, cine.cols, CV_8UC1, const_cast<std::uint8_t*>(cine.frame(keyframe.frame)));
-  cv::Mat canvas;
-  cv::cvtColor(gray, canvas, cv::COLOR_GRAY2BGR);
-  if (keyframe.geometry.valid) draw_geometry(canvas, keyframe.geometry);
-  const double font_scale = std::max(0.4, cine.cols / 900.0);
-  cv::putText(canvas, label, {8, static_cast<int>(24 * font_scale + 6)}, cv::FONT_HERSHEY_SIMPLEX, font_scale,
-              cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
-  return from_mat(canvas);
+  return render_keyframe_overlay(cine.frame_image(keyframe.frame), keyframe, label);
 }
 
 Expected<ImageRgb8> render_volume_curve(const AnalysisResult& result, int width, int height) {

@@ -118,6 +118,15 @@ AT(echo_frame_result, reserved0, 36); AT(echo_frame_result, contour_point_count,
 SIZE(echo_beat_event, 24);
 AT(echo_beat_event, beat_index, 4); AT(echo_beat_event, running_ef_mean, 8);
 AT(echo_beat_event, closing_frame_index, 16);
+
+SIZE(echo_dicom_options, 48);
+AT(echo_dicom_options, overlays, 4); AT(echo_dicom_options, series_number, 8); AT(echo_dicom_options, reserved0, 12);
+AT(echo_dicom_options, source_data, 16); AT(echo_dicom_options, source_size, 24);
+AT(echo_dicom_options, second_source_data, 32); AT(echo_dicom_options, second_source_size, 40);
+
+SIZE(echo_dicom_object, 48);
+AT(echo_dicom_object, reserved0, 4); AT(echo_dicom_object, kind, 8); AT(echo_dicom_object, sop_class_uid, 16);
+AT(echo_dicom_object, sop_instance_uid, 24); AT(echo_dicom_object, data, 32); AT(echo_dicom_object, size, 40);
 #endif
 
 static int failures = 0;

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "commands.hpp"
 #include "echo/analyzer.hpp"
 #include "echo/report.hpp"
+#include "echo/dicom_report.hpp"
 #include "echo/review.hpp"
 
 namespace echoa {
@@ -26,6 +29,7 @@ struct AnalyzeArgs {
   std::string overlay_dir;
   std::string html_dir;  // review pages (docs/review.md)
   std::string a2c_path;
+  std::string dicom_dir;
   echo::AnalyzerOptions options;
   echo::ReportLanguage language = echo::ReportLanguage::en;
   std::vector<std::string> inputs;
@@ -40,6 +44,8 @@ void print_help() {
       "  --html DIR             write a review page per study: DIR/<name>/review.html and result.json\n"
       "  --a2c FILE             apical 2-chamber cine of the same study: biplane method of discs\n"
       "  --device auto|cpu|cuda\n"
+      "  --dicom-out DIR        write a DICOM SR (TID 5200) and the overlays as Secondary Capture into\n"
+      "                         DIR/<name>/ (new series of the source's study; docs/pacs.md)\n"
       "  --precision int8|fp32|fp16\n"
       "  --threads N            inference threads (0 = all cores)\n"
       "  --model PATH           segmentation model (.pt with its .json manifest); default: the bundled one\n"
@@ -75,6 +81,8 @@ int parse_args(int argc, char** argv, AnalyzeArgs& args) {
     } else if (arg == "--model" && (v = value())) {
       args.options.model_path = v;
     } else if (arg == "--threads" && (v = value())) {
+    } else if (arg == "--dicom-out" && (v = value())) {
+      args.dicom_dir = v;
       args.options.engine.threads = std::atoi(v);
     } else if (arg == "--device" && (v = value()) && parse_choice(v, {"auto", "cpu", "cuda"})) {
       args.options.engine.device = std::strcmp(v, "cpu") == 0    ? echo::Device::cpu
@@ -172,6 +180,33 @@ void print_result(const AnalyzeArgs& args, const std::string& file, const echo::
 }
 
 // Reads the file (and the A2C cine for biplane), analyses, reports; returns this input's exit status.
+// The file's bytes when it is a DICOM Part 10 file ("DICM" at byte 128), empty otherwise.
+std::vector<char> dicom_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < 132 || std::string(bytes.data() + 128, 4) != "DICM") bytes.clear();
+  return bytes;
+}
+
+// --dicom-out: the SR and the overlays into DIR/<name>/, the patient and study attributes taken from the files.
+echo::Expected<void> write_dicom_out(const AnalyzeArgs& args, const std::string& file, const echo::Cine& cine,
+                                     const echo::AnalysisResult& result) {
+  const std::vector<char> source = dicom_bytes(file);
+  const std::vector<char> second = args.a2c_path.empty() ? std::vector<char>{} : dicom_bytes(args.a2c_path);
+  echo::DicomReportInput input;
+  input.result = &result;
+  input.source = {source.empty() ? nullptr : source.data(), source.size(), file};
+  input.second_source = {second.empty() ? nullptr : second.data(), second.size(), args.a2c_path};
+  if (result.ed.frame >= 0 && result.ed.frame < cine.frame_count()) input.ed_frame = cine.frame_image(result.ed.frame);
+  if (result.es.frame >= 0 && result.es.frame < cine.frame_count()) input.es_frame = cine.frame_image(result.es.frame);
+  auto report = echo::make_dicom_report(input);
+  if (!report) return tl::unexpected(report.error());
+  const auto dir = std::filesystem::path(args.dicom_dir) / std::filesystem::path(file).stem();
+  auto written = echo::write_dicom_report(*report, dir.string());
+  if (!written) return tl::unexpected(written.error());
+  return {};
+}
+
 int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, const std::string& file) {
   const auto read_start = std::chrono::steady_clock::now();
   auto cine = echo::read_file(file, args.options.read);
@@ -214,6 +249,12 @@ int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, con
     }
   }
   return result->ef_percent ? kExitOk : kExitRefused;
+  if (!args.dicom_dir.empty()) {
+    if (auto written = write_dicom_out(args, file, *cine, *result); !written) {
+      print_error(args, file, written.error());
+      return kExitError;
+    }
+  }
 }
 
 int run_analyze(int argc, char** argv) {

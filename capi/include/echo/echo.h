@@ -617,6 +617,49 @@ ECHO_API echo_status echo_session_frames_pushed(const echo_session* session, int
 /* Events dropped because the polling queue was full. */
 ECHO_API echo_status echo_session_dropped_beats(const echo_session* session, uint64_t* out_count);
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* DICOM for PACS (docs/pacs.md): a Comprehensive SR (PS3.16 TID 5200, left-ventricle section) and the   */
+/* ED/ES overlays and volume curve as Secondary Capture, in one new series of the source's study.        */
+
+typedef struct echo_dicom_report echo_dicom_report; /* the DICOM objects of one result; immutable */
+
+typedef struct echo_dicom_options {
+  uint32_t struct_size;
+  int32_t overlays;              /* 1 (default): also the overlays as Secondary Capture; 0: the SR only */
+  int32_t series_number;         /* Series Number of the new series; 0 = 9401 */
+  int32_t reserved0;             /* 0 */
+  const void* source_data;       /* the analysed DICOM file (borrowed for the call); NULL: not DICOM (new study) */
+  size_t source_size;
+  const void* second_source_data; /* biplane: the A2C DICOM file; NULL otherwise */
+  size_t second_source_size;
+} echo_dicom_options;
+
+ECHO_API echo_status echo_dicom_options_init(echo_dicom_options* options, size_t struct_size);
+
+/* Builds the SR (and overlays) of a result. The patient and study attributes of the source are copied into
+ * the objects and nowhere else. The same input gives the same bytes (2.25. UIDs derived from the source's SOP
+ * Instance UID and the content). ECHO_MALFORMED: a source that cannot be parsed or referenced. */
+ECHO_API echo_status echo_result_dicom_report(const echo_result* result, const echo_dicom_options* options,
+                                              echo_dicom_report** out_report);
+ECHO_API void echo_dicom_report_destroy(echo_dicom_report* report);
+ECHO_API echo_status echo_dicom_report_count(const echo_dicom_report* report, size_t* out_count);
+
+typedef struct echo_dicom_object {
+  uint32_t struct_size;
+  int32_t reserved0;
+  const char* kind;              /* "sr", "ed_overlay", "es_overlay", "volume_curve" */
+  const char* sop_class_uid;
+  const char* sop_instance_uid;
+  const uint8_t* data;           /* a DICOM Part 10 file; owned by the report */
+  size_t size;
+} echo_dicom_object;
+
+/* Object index (0 = the SR); every pointer stays valid until the report is destroyed. */
+ECHO_API echo_status echo_dicom_report_object(const echo_dicom_report* report, size_t index,
+                                              echo_dicom_object* out_object);
+/* Writes DIRECTORY/<kind>.dcm for every object, all or nothing (created when missing). */
+ECHO_API echo_status echo_dicom_report_write(const echo_dicom_report* report, const char* directory);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
