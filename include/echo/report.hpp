@@ -1,7 +1,9 @@
 // echo/report.hpp: the result as JSON (schema: docs/report_schema.md), as short clinical text in
 // English or Chinese, and as pictures (keyframe overlays, volume curve).
 #pragma once
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "echo/cine.hpp"
 #include "echo/error.hpp"
@@ -25,5 +27,22 @@ Expected<ImageRgb8> render_volume_curve(const AnalysisResult& result, int width 
 // Writes ed.png, es.png and volume_curve.png into directory (created when missing).
 Expected<void> write_overlays(const Cine& cine, const AnalysisResult& result, const std::string& directory);
 Expected<void> write_png(const ImageRgb8& image, const std::string& path);
+
+// Agreement plots (echoa validate): the statistics drawn as lines and in the title.
+struct AgreementLines {
+  double bias = 0.0;                  // mean of measured - reference
+  std::optional<double> loa_low;      // bias -/+ 1.96 SD (absent below two pairs)
+  std::optional<double> loa_high;
+  std::optional<double> pearson_r;
+  double mae = 0.0;
+};
+// Bland-Altman: the pair's mean on x, measured - reference on y, with the bias and the 95% limits of agreement.
+Expected<ImageRgb8> render_bland_altman(const std::vector<double>& reference, const std::vector<double>& measured,
+                                        const AgreementLines& lines, const std::string& quantity, int width = 800,
+                                        int height = 600);
+// Measured against reference, with the identity line.
+Expected<ImageRgb8> render_agreement_scatter(const std::vector<double>& reference, const std::vector<double>& measured,
+                                             const AgreementLines& lines, const std::string& quantity, int width = 700,
+                                             int height = 700);
 
 }  // namespace echo

@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "echo/report.hpp"
+#include "render_image.hpp"
 
 namespace echo {
 namespace {
@@ -17,16 +18,6 @@ constexpr double kSubpixel = 4.0;
 
 cv::Point to_cv(Point2 p) {
   return {static_cast<int>(std::lround(p.x * kSubpixel)), static_cast<int>(std::lround(p.y * kSubpixel))};
-}
-
-ImageRgb8 from_mat(const cv::Mat& bgr) {
-  ImageRgb8 image;
-  image.width = bgr.cols;
-  image.height = bgr.rows;
-  image.pixels.resize(static_cast<std::size_t>(bgr.cols) * bgr.rows * 3);
-  cv::Mat rgb(bgr.rows, bgr.cols, CV_8UC3, image.pixels.data());
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return image;
 }
 
 void draw_geometry(cv::Mat& canvas, const LvGeometry& g) {
@@ -57,7 +48,7 @@ Expected<ImageRgb8> render_keyframe_overlay(const Image8& frame, const KeyframeG
   const double font_scale = std::max(0.4, frame.width / 900.0);
   cv::putText(canvas, label, {8, static_cast<int>(24 * font_scale + 6)}, cv::FONT_HERSHEY_SIMPLEX, font_scale,
               cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
-  return from_mat(canvas);
+  return report_detail::from_bgr(canvas);
 }
 
 Expected<ImageRgb8> render_keyframe_overlay(const Cine& cine, const KeyframeGeometry& keyframe,
@@ -108,7 +99,7 @@ Expected<ImageRgb8> render_volume_curve(const AnalysisResult& result, int width,
   std::snprintf(label, sizeof label, "%.0f", lo);
   cv::putText(canvas, label, {4, height - bottom}, cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0), 1,
               cv::LINE_AA);
-  return from_mat(canvas);
+  return report_detail::from_bgr(canvas);
 }
 
 Expected<void> write_png(const ImageRgb8& image, const std::string& path) {
