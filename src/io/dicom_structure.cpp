@@ -170,24 +170,37 @@ class Walker {
   std::string problem_;
 };
 
-// The file meta group (always explicit VR little endian): checks its elements and returns the transfer syntax.
-Walk meta_group(Walker& walker, std::uint64_t& pos, std::string* transfer_syntax) {
+// The file meta group from `pos`: every group-0002 element must have a defined length that fits, and no SQ
+// (GDCM asserts on both). `explicit_only`: after "DICM" the group must be explicit VR and start with its
+// (0002,0000) UL group length, so that GDCM never takes its compatibility path (ReadCompat), which asserts on
+// damaged input. Without the preamble an implicit VR meta group is accepted. Returns the transfer syntax.
+Walk meta_group(Walker& walker, std::uint64_t& pos, bool explicit_only, std::string* transfer_syntax) {
   walker.set_syntax(true, false);
+  bool first = true;
   while (pos < walker.size()) {
     unsigned char h[12];
     if (walker.size() - pos < 8 || !walker.read(pos, h, 8)) return walker.truncated(pos, "cut inside the file meta information");
     if (walker.u16(h) != 0x0002) break;
     const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
+    const std::uint16_t element = walker.u16(h + 2);
+    if (explicit_only && first && (element != 0x0000 || vr[0] != 'U' || vr[1] != 'L' || walker.u16(h + 6) != 4))
+      return walker.truncated(pos, "the file meta information does not start with its group length (0002,0000) UL");
+    first = false;
     std::uint32_t length = walker.u16(h + 6);
     std::uint64_t header = 8;
-    if (long_form_vr(vr)) {
+    if (!known_vr(vr)) {
+      if (explicit_only) return walker.truncated(pos, "a file meta element has an invalid VR");
+      length = walker.u32(h + 4);
+    } else if (vr[0] == 'S' && vr[1] == 'Q') {
+      return walker.truncated(pos, "a sequence in the file meta information");
+    } else if (long_form_vr(vr)) {
       if (!walker.read(pos, h, 12)) return walker.truncated(pos, "cut inside the file meta information");
       length = walker.u32(h + 8);
       header = 12;
     }
-    if (length > walker.size() - pos - header)
+    if (length == kUndefinedLength || header > walker.size() - pos || length > walker.size() - pos - header)
       return walker.truncated(pos, "a file meta element declares more bytes than the file has");
-    if (walker.u16(h + 2) == 0x0010 && length < 256) {
+    if (element == 0x0010 && length < 256) {
       std::string uid(length, '\0');
       if (!walker.read(pos + header, uid.data(), length)) return walker.truncated(pos, "cut inside the file meta information");
       while (!uid.empty() && (uid.back() == '\0' || uid.back() == ' ')) uid.pop_back();
@@ -195,7 +208,27 @@ Walk meta_group(Walker& walker, std::uint64_t& pos, std::string* transfer_syntax
     }
     pos += header + length;
   }
+  if (explicit_only && first) return walker.truncated(pos, "\"DICM\" is not followed by the file meta information");
   return Walk::ok;
+}
+
+// Without a preamble GDCM guesses the encoding from the first element (ReadCompat); the same guess here.
+Walk headerless(Walker& walker) {
+  unsigned char h[8];
+  if (!walker.read(0, h, 8)) return Walk::ok;  // too short to be parsed at all: GDCM refuses it
+  const std::uint16_t group = static_cast<std::uint16_t>(h[0] | (h[1] << 8));
+  const std::uint16_t element = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
+  if (group == 0 && element == 0) return walker.truncated(0, "starts with a command group element (0000,0000)");
+  std::uint64_t pos = 0;
+  std::string syntax;
+  if (group == 0x0002) {
+    const Walk meta = meta_group(walker, pos, false, &syntax);
+    if (meta != Walk::ok || pos >= walker.size()) return meta;
+    if (!walker.read(pos, h, 8)) return walker.truncated(pos, "cut inside a data element header");
+  }
+  const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
+  walker.set_syntax(known_vr(vr), h[0] == 0 && h[1] == 0x08);
+  return walker.elements(pos, walker.size(), false, 0);
 }
 
 }  // namespace
@@ -212,11 +245,10 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name) 
     return {};
   };
   char magic[4];
-  // Without the preamble GDCM guesses the encoding and takes no path that asserts on a failed stream.
-  if (!walker.read(128, magic, 4) || std::string(magic, 4) != "DICM") return finish(Walk::ok);
+  if (!walker.read(128, magic, 4) || std::string(magic, 4) != "DICM") return finish(headerless(walker));
   std::uint64_t pos = 132;
   std::string syntax;
-  const Walk meta = meta_group(walker, pos, &syntax);
+  const Walk meta = meta_group(walker, pos, true, &syntax);
   if (meta != Walk::ok) return finish(meta);
   if (syntax.empty() || syntax == "1.2.840.10008.1.2.1.99") return finish(Walk::ok);  // guessed / deflated
   walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
