@@ -85,7 +85,7 @@ std::set<std::string> listed_names(const std::string& file_list) {
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line))
-    if (!line.empty()) names.insert(line.substr(0, line.find(',')));
+    if (!line.empty()) names.insert(fs::path(line.substr(0, line.find(','))).stem().string());  // FileName may carry .avi
   return names;
 }
 
