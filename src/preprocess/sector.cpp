@@ -76,16 +76,18 @@ cv::Mat reduce_binary(const cv::Mat& binary, int reduction) {
 
 // The largest region of pixels that change over the sampled frames (threshold halved once for dim,
 // under-gained cines), or of bright pixels when the cine has one frame or nothing changes enough;
-// restricted to the box. Pixels are classified at full size; the region is searched on a copy reduced by
-// `reduction` (the morphology is the costly part), so the result has the box's size divided by it.
-cv::Mat candidate_region(const Cine& cine, const Box& box, const SectorOptions& options, int reduction) {
+// restricted to the box. Pixels are classified at full size; a changing region is searched on a copy
+// reduced by `reduction` (the morphology is the costly part), so the result has the box's size divided by
+// it. Bright pixels (one frame, or a still cine) are searched at full size (reduction set to 1): without
+// motion the region's edge is less sharp and the reduced search moved it.
+cv::Mat candidate_region(const Cine& cine, const Box& box, const SectorOptions& options, int& reduction) {
   const cv::Rect roi(box.x0, box.y0, box.width(), box.height());
   const std::vector<int> indices = sampled_frame_indices(cine.frame_count(), options.max_frames_sampled);
   auto frame_part = [&](int index) {
     return cv::Mat(cine.rows, cine.cols, CV_8U, const_cast<std::uint8_t*>(cine.frame(index)))(roi);
   };
-  const double min_pixels = options.min_sector_fraction * static_cast<double>(box.area()) / (reduction * reduction);
   if (indices.size() >= 2) {
+    const double min_pixels = options.min_sector_fraction * static_cast<double>(box.area()) / (reduction * reduction);
     cv::Mat lowest(roi.size(), CV_8U, cv::Scalar(255)), highest(roi.size(), CV_8U, cv::Scalar(0));
     for (int index : indices) {
       cv::min(lowest, frame_part(index), lowest);
@@ -102,7 +104,8 @@ cv::Mat candidate_region(const Cine& cine, const Box& box, const SectorOptions& 
   cv::Mat mean;
   sum.convertTo(mean, CV_8U, 1.0 / static_cast<double>(indices.size()));
   cv::medianBlur(mean, mean, 3);  // drops isolated bright pixels without moving the edges
-  return largest_region(reduce_binary(mean > options.bright_threshold, reduction));
+  reduction = 1;
+  return largest_region(mean > options.bright_threshold);
 }
 
 // Largest connected region of the candidates, gaps closed, thin links cut, holes filled.
@@ -354,7 +357,7 @@ SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options) {
         source = "ultrasound_region";
       }
     }
-    const int reduction = search_reduction(box, options);
+    int reduction = search_reduction(box, options);
     const cv::Mat region = candidate_region(cine, box, options, reduction);
     const double region_pixels = cv::countNonZero(region) * static_cast<double>(reduction * reduction);
     if (source == "image" && region_pixels < options.min_sector_fraction * static_cast<double>(box.area())) {
