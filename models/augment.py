@@ -181,6 +181,122 @@ def overlays(image, sector, rng):
 
 
 # ----------------------------------------------------------------------------------------------
+# realism from the label maps (model 1.2): what real apical loops show and the phantom renderer does not
+# ----------------------------------------------------------------------------------------------
+
+# echo::ChamberLabel values in NNNN.labels.npy
+BACKGROUND, LV_CAVITY, LV_WALL, LA, RV, RA, OTHER_WALL, PERICARDIUM = range(8)
+BLOOD = (LV_CAVITY, LA, RV, RA)
+
+
+def _smooth_field(rng, size, cells, sigma=1.0):
+    """A smooth random field of unit spread (a few cells across the square), for slow variations."""
+    small = rng.normal(0, sigma, size=(cells, cells)).astype(np.float32)
+    return cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def _apex_distance(sector):
+    ax, ay = _sector_apex(sector)
+    ys, xs = np.mgrid[0:WORK, 0:WORK].astype(np.float32)
+    return np.hypot(xs - ax, ys - ay), np.arctan2(xs - ax, ys - ay)
+
+
+def _grow_walls(labels, rng):
+    """Real septum, lateral wall and pericardium are thick and smooth: grow the wall labels into the
+    surrounding tissue by a random radius (never into a cavity)."""
+    for wall in (LV_WALL, OTHER_WALL, PERICARDIUM):
+        radius = int(rng.integers(0, 7))
+        if radius == 0:
+            continue
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        grown = cv2.dilate((labels == wall).astype(np.uint8), kernel) > 0
+        labels = np.where(grown & (labels == BACKGROUND), wall, labels)
+    return labels
+
+
+def _label_means(rng):
+    """Mean echo level (0..1) of each label. Mostly physical (blood darker than muscle, pericardium
+    brightest) with wide, overlapping ranges; sometimes fully random (SynthSeg: shape, not grey level,
+    must define the cavity)."""
+    if rng.random() < 0.1:
+        return rng.uniform(0, 1, size=8).astype(np.float32)
+    means = np.empty(8, np.float32)
+    means[BACKGROUND] = rng.uniform(0.05, 0.5)
+    for label in BLOOD:
+        means[label] = rng.uniform(0.0, 0.25)
+    means[LV_WALL] = rng.uniform(0.3, 0.9)
+    means[OTHER_WALL] = rng.uniform(0.3, 1.0)
+    means[PERICARDIUM] = max(means[LV_WALL], rng.uniform(0.55, 1.0))
+    return means
+
+
+def appearance_from_labels(labels, lv, sector, rng):
+    """A new image drawn from the chamber label map alone (SynthSeg-style domain randomisation): random
+    level per label, thickened walls, multiplicative speckle of random grain, tissue texture and blobs
+    outside the heart, partial-volume blur wider across the beam than along it. Returns float 0..255."""
+    labels = labels.astype(np.int32).copy()
+    labels[lv > 0] = LV_CAVITY  # image and target agree at the annulus line
+    if rng.random() < 0.8:
+        labels = _grow_walls(labels, rng)
+    x = _label_means(rng)[labels]
+    # slow variation of each tissue's level (and liver / lung patches outside the heart)
+    x = x * np.exp(0.35 * _smooth_field(rng, WORK, int(rng.integers(3, 9))))
+    for _ in range(rng.integers(0, 4)):
+        centre = (int(rng.uniform(0, WORK)), int(rng.uniform(0, WORK)))
+        axes = (int(rng.uniform(8, 50)), int(rng.uniform(5, 30)))
+        blob = np.zeros((WORK, WORK), np.float32)
+        cv2.ellipse(blob, centre, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
+        x = np.where((blob > 0) & (labels == BACKGROUND), rng.uniform(0, 0.8), x)
+    grain = rng.uniform(1.0, 4.0)
+    strength = rng.uniform(0.3, 0.9)
+    x = x * ((1 - strength) + strength * speckle_texture(rng, WORK, mean=1.0, grain=grain))
+    sigma_lateral, sigma_axial = rng.uniform(0.5, 3.0), rng.uniform(0.3, 1.5)
+    x = cv2.GaussianBlur(x.astype(np.float32), (0, 0), sigmaX=sigma_lateral, sigmaY=sigma_axial)
+    return np.clip(x, 0, 1.2) * 255.0 / 1.2
+
+
+def clutter_haze_dropout(image, labels, sector, rng):
+    """Near-field clutter over the apex, haze in the blood pools (worst near the apex), and lateral-wall
+    dropout: the three things REALDATA.md names first in real loops that the renderer lacks."""
+    x = image.astype(np.float32)
+    radius, angle = _apex_distance(sector)
+    depth = max(1.0, float(radius[sector > 0].max()) if sector.any() else WORK)
+    texture = speckle_texture(rng, WORK, mean=1.0, grain=rng.uniform(1.5, 4.0))
+    if rng.random() < 0.6:  # reverberation / near-field clutter band
+        reach = rng.uniform(0.08, 0.35) * depth
+        level = rng.uniform(20, 140)
+        x = x + level * np.exp(-(radius / reach) ** 2) * texture
+    if labels is not None and rng.random() < 0.6:  # haze in the cavities
+        blood = np.isin(labels, BLOOD)
+        level = rng.uniform(5, 70) * (0.5 + np.exp(-radius / (0.4 * depth)))
+        field = np.clip(1 + 0.5 * _smooth_field(rng, WORK, int(rng.integers(3, 8))), 0, None)
+        x = np.where(blood, x + level * field * texture, x)
+    if rng.random() < 0.4:  # dropout of a lateral wall (beam parallel to the wall)
+        centre = rng.choice([-1, 1]) * rng.uniform(0.15, 0.6)
+        width = rng.uniform(0.08, 0.3)
+        x = x * (1 - rng.uniform(0.4, 0.9) * np.exp(-((angle - centre) / width) ** 2))
+    return np.clip(x, 0, 255)
+
+
+def echonet_window(image, lv, sector, rng):
+    """A square window just below the fan apex, narrower than the fan (EchoNet-Dynamic's centred square
+    with 10 % trimmed off every border): the heart fills a large share of the image, the fan's sides are
+    cut off, the LV stays inside the window."""
+    ax, ay = _sector_apex(sector)
+    ys, xs = np.nonzero(lv)
+    side = rng.uniform(0.5, 0.85) * WORK
+    y0 = ay + rng.uniform(-0.05, 0.1) * side
+    if len(ys):
+        side = max(side, (ys.max() - y0) / 0.85, (xs.max() - xs.min()) / 0.8)
+    x0 = ax - side / 2 + rng.uniform(-0.08, 0.08) * side
+    if len(xs):
+        x0 = min(max(x0, xs.max() - 0.92 * side), xs.min() - 0.08 * side)
+    scale = WORK / side
+    matrix = np.float32([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
+    return _warp([image, lv, sector], matrix, WORK, [cv2.INTER_LINEAR, cv2.INTER_NEAREST, cv2.INTER_NEAREST])
+
+
+# ----------------------------------------------------------------------------------------------
 # "other" view proxies (the phantom has only A4C / A2C)
 # ----------------------------------------------------------------------------------------------
 
@@ -245,11 +361,17 @@ def finish(image, lv, sector, size=INPUT_SIZE):
     return x / 255.0, y.astype(np.float32)
 
 
-def make_sample(image, lv, sector, view_index, rng, other_fraction=0.25, augment=True):
-    """One training sample from a stored working-size crop: (input 1xSxS, target 1xSxS, view index)."""
+def make_sample(image, lv, sector, view_index, rng, other_fraction=0.25, augment=True, labels=None,
+                label_fraction=0.5):
+    """One training sample from a stored working-size crop: (input 1xSxS, target 1xSxS, view index). With a
+    label map, `label_fraction` of the apical samples get their appearance drawn from the labels alone."""
     image = image.astype(np.float32)
     lv = (lv > 0).astype(np.uint8)
     sector = (sector > 0).astype(np.uint8)
+    if augment and labels is not None:
+        if rng.random() < label_fraction:
+            image = appearance_from_labels(labels, lv, sector, rng)
+        image = clutter_haze_dropout(image, labels, sector, rng)
     if augment and rng.random() < other_fraction:
         choice = rng.random()
         if choice < 0.5:
@@ -261,7 +383,10 @@ def make_sample(image, lv, sector, view_index, rng, other_fraction=0.25, augment
         view_index = VIEW_INDEX["other"]
     if augment:
         image, lv, sector = geometric(image, lv, sector, rng)
-        image, lv, sector = depth_and_width(image, lv, sector, rng)
+        if labels is not None and view_index != VIEW_INDEX["other"] and rng.random() < 0.4:
+            image, lv, sector = echonet_window(image, lv, sector, rng)
+        else:
+            image, lv, sector = depth_and_width(image, lv, sector, rng)
         if rng.random() < 0.4:
             image = dark_surroundings(image, lv, rng)
         image = intensity(image, sector, rng)

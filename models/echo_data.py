@@ -44,6 +44,7 @@ class Study:
     view: str                            # one of VIEW_LABELS
     keyframes: Dict[str, List[int]] = field(default_factory=dict)  # "ed"/"es" -> frame indices
     truth: dict = field(default_factory=dict)
+    labels: Optional[np.ndarray] = None  # uint8 T x H x W chamber label maps (phantoms written with labels)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -147,14 +148,15 @@ def read_phantom_dataset(directory: str) -> Iterator[Study]:
         stem = truth_path[: -len(".truth.json")]
         with open(truth_path) as f:
             truth = json.load(f)
-        frames = np.load(stem + ".frames.npy")
-        masks = np.load(stem + ".lv_masks.npy")
+        frames = np.load(stem + ".frames.npy", mmap_mode="r")
+        masks = np.load(stem + ".lv_masks.npy", mmap_mode="r")
+        labels = np.load(stem + ".labels.npy", mmap_mode="r") if os.path.exists(stem + ".labels.npy") else None
         _, h, w = frames.shape
         view = str(truth.get("view", "a4c")).lower()
         yield Study(name=os.path.basename(stem), frames=frames, lv_masks=masks,
                     labelled=list(range(frames.shape[0])), sector_mask=_truth_sector_mask(truth, h, w),
                     view=view if view in VIEW_INDEX else "other", keyframes=_keyframes_from_truth(truth),
-                    truth=truth)
+                    truth=truth, labels=labels)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // The phantom dataset behind the shipped reference model (models/lv_seg_*.pt): the same files as
 // `echoa synth --dataset` (NNNN.frames.npy, NNNN.lv_masks.npy, NNNN.truth.json) with the parameter draw the
 // training used (written before the CLI existed; kept so the shipped weights can be reproduced exactly).
-//   echo_phantom_dataset DIR COUNT SEED EF_LO EF_HI HR_LO HR_HI [BEATS]
+//   echo_phantom_dataset DIR COUNT SEED EF_LO EF_HI HR_LO HR_HI [BEATS] [labels]
+// "labels" also writes NNNN.labels.npy (per-pixel chamber map, echo::ChamberLabel) for the label-map
+// appearance randomisation of the training recipe (augment.py); the rendered frames do not change.
 // training set: echo_phantom_dataset models/work/train2 240 11 15 80 45 140 1
 // test set:     echo_phantom_dataset models/work/test2 40 2 10 80 40 150 2   (other seed, wider ranges)
 // Draw v2 (model 1.1.0): five image sizes, 25-60 fps, and 44 % of cases with one artefact, the LV partly
@@ -16,6 +18,7 @@ int main(int argc, char** argv) {
   std::string dir = argv[1]; int count = std::atoi(argv[2]); unsigned seed = std::atoi(argv[3]);
   double ef_lo = std::atof(argv[4]), ef_hi = std::atof(argv[5]), hr_lo = std::atof(argv[6]), hr_hi = std::atof(argv[7]);
   int beats = argc > 8 ? std::atoi(argv[8]) : 1;
+  const bool labels = argc > 9 && std::string(argv[9]) == "labels";
   std::filesystem::create_directories(dir);
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
@@ -32,6 +35,7 @@ int main(int argc, char** argv) {
     p.shape_irregularity = 1.5 * u(rng);
     p.irregular_rhythm = u(rng) < 0.15;
     p.threads = 1;
+    p.chamber_labels = labels;
     double a = u(rng);
     if (a < 0.08) p.artifacts = {echo::Artifact::blur};
     else if (a < 0.14) p.artifacts = {echo::Artifact::overgain};
@@ -46,7 +50,8 @@ int main(int argc, char** argv) {
     char stem[32]; std::snprintf(stem, sizeof stem, "%04d", i);
     const std::string base = dir + "/" + stem;
     if (!echo::write_frames_npy(c->cine, base + ".frames.npy") || !echo::write_masks_npy(c->truth, base + ".lv_masks.npy") ||
-        !echo::write_truth_json(c->truth, base + ".truth.json")) { std::fprintf(stderr, "write failed\n"); return 1; }
+        !echo::write_truth_json(c->truth, base + ".truth.json") ||
+        (labels && !echo::write_labels_npy(c->truth, base + ".labels.npy"))) { std::fprintf(stderr, "write failed\n"); return 1; }
   }
   return 0;
 }

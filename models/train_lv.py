@@ -19,6 +19,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+import cv2
 import numpy as np
 
 # Other jobs share the 2 cores: spinning OpenMP workers waste them (measured 2x slower steps under load).
@@ -42,6 +43,7 @@ class FramePool:
         self.sectors: List[np.ndarray] = []
         self.views: List[int] = []
         self.studies: List[str] = []
+        self.labels: List[Optional[np.ndarray]] = []  # chamber label maps (None where the data has none)
 
     def __len__(self):
         return len(self.images)
@@ -62,6 +64,9 @@ class FramePool:
             lv = resize_contract(crop_square(visible.astype(np.float32), *box), augment.WORK)
             self.lvs.append((lv >= 0.5).astype(np.uint8))
             self.sectors.append(sector.astype(np.uint8))
+            self.labels.append(None if study.labels is None else cv2.resize(
+                crop_square(np.asarray(study.labels[f], np.float32), *box), (augment.WORK, augment.WORK),
+                interpolation=cv2.INTER_NEAREST).astype(np.uint8))
             self.views.append(VIEW_INDEX[study.view])
             self.studies.append(study.name)
 
@@ -79,11 +84,36 @@ def build_pool(specs: List[str], frames_per_study: int, seed: int, max_studies: 
     return pool
 
 
-def make_batch(pool: FramePool, indices, rng, other_fraction: float, augment_on: bool = True):
+def load_or_build_pool(specs: List[str], frames_per_study: int, seed: int, cache: Optional[str]) -> FramePool:
+    """The pool from `cache` (an .npz written by an earlier run) when it exists, else built from the data
+    and saved there: a pool is small enough to carry to another machine, the cines are not."""
+    if cache and os.path.exists(cache):
+        stored = np.load(cache, allow_pickle=False)
+        pool = FramePool()
+        pool.images, pool.lvs, pool.sectors = list(stored["images"]), list(stored["lvs"]), list(stored["sectors"])
+        pool.views, pool.studies = [int(v) for v in stored["views"]], [str(n) for n in stored["studies"]]
+        has = stored["has_labels"]
+        pool.labels = [stored["labels"][i] if has[i] else None for i in range(len(pool.images))]
+        return pool
+    pool = build_pool(specs, frames_per_study, seed)
+    if cache:
+        zeros = np.zeros((augment.WORK, augment.WORK), np.uint8)
+        np.savez_compressed(cache, images=np.stack(pool.images), lvs=np.stack(pool.lvs),
+                            sectors=np.stack(pool.sectors), views=np.array(pool.views),
+                            studies=np.array(pool.studies),
+                            labels=np.stack([zeros if l is None else l for l in pool.labels]),
+                            has_labels=np.array([l is not None for l in pool.labels]))
+    return pool
+
+
+def make_batch(pool: FramePool, indices, rng, other_fraction: float, augment_on: bool = True,
+               label_fraction: float = 0.5):
     xs, ys, vs = [], [], []
     for i in indices:
+        labels = pool.labels[i] if i < len(pool.labels) else None
         x, y, v = augment.make_sample(pool.images[i], pool.lvs[i], pool.sectors[i], pool.views[i], rng,
-                                      other_fraction=other_fraction, augment=augment_on)
+                                      other_fraction=other_fraction, augment=augment_on, labels=labels,
+                                      label_fraction=label_fraction)
         xs.append(x)
         ys.append(y)
         vs.append(v)
@@ -103,11 +133,39 @@ def loss_fn(seg_logits, view_logits, target, views, view_weight=0.5):
     return bce + dice + view_weight * ce, {"bce": float(bce), "dice_loss": float(dice), "view_ce": float(ce)}
 
 
+_WORKER_POOL: Optional[FramePool] = None  # the pool seen by batch worker processes (inherited by fork)
+
+
+def _batch_for_step(job):
+    """The batch of one training step, from a generator seeded by (seed, step) alone: the same batches come
+    out whether they are made here or in worker processes, in any number."""
+    step, seed, batch_size, other_fraction, label_fraction = job
+    rng = np.random.default_rng([seed + 1000, step])
+    indices = rng.integers(0, len(_WORKER_POOL), size=batch_size)
+    return make_batch(_WORKER_POOL, indices, rng, other_fraction, label_fraction=label_fraction)
+
+
+def _batches(pool: FramePool, steps: int, seed: int, batch_size: int, other_fraction: float,
+             label_fraction: float, workers: int):
+    global _WORKER_POOL
+    _WORKER_POOL = pool
+    jobs = [(step, seed, batch_size, other_fraction, label_fraction) for step in range(steps)]
+    if workers <= 0:
+        yield from map(_batch_for_step, jobs)
+        return
+    import multiprocessing
+    cv2.setNumThreads(1)
+    with multiprocessing.get_context("fork").Pool(workers) as processes:
+        yield from processes.imap(_batch_for_step, jobs, chunksize=1)
+
+
 def train(model: torch.nn.Module, pool: FramePool, steps: int, batch_size: int, lr: float, seed: int,
-          other_fraction: float = 0.25, parameters=None, log_every: int = 50, log=None) -> Dict:
-    """Fixed-step AdamW with warm-up and cosine decay; returns a small training record."""
-    rng = np.random.default_rng(seed + 1000)
+          other_fraction: float = 0.25, parameters=None, log_every: int = 50, log=None, device: str = "cpu",
+          workers: int = 0, label_fraction: float = 0.5) -> Dict:
+    """Fixed-step AdamW with warm-up and cosine decay; returns a small training record. Batches are made on
+    the CPU (in `workers` processes when > 0) and the steps run on `device`."""
     torch.manual_seed(seed)
+    model.to(device)
     params = list(parameters) if parameters is not None else list(model.parameters())
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     warmup = max(1, min(100, steps // 10))
@@ -116,11 +174,10 @@ def train(model: torch.nn.Module, pool: FramePool, steps: int, batch_size: int, 
     model.train()
     started = time.time()
     history = []
-    for step in range(steps):
-        indices = rng.integers(0, len(pool), size=batch_size)
-        x, y, v = make_batch(pool, indices, rng, other_fraction)
-        seg, view = model(x)
-        loss, parts = loss_fn(seg, view, y, v)
+    batches = _batches(pool, steps, seed, batch_size, other_fraction, label_fraction, workers)
+    for step, (x, y, v) in enumerate(batches):
+        seg, view = model(x.to(device))
+        loss, parts = loss_fn(seg, view, y.to(device), v.to(device))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -130,9 +187,10 @@ def train(model: torch.nn.Module, pool: FramePool, steps: int, batch_size: int, 
                       "elapsed_s": round(time.time() - started, 1)}
             history.append(record)
             (log or (lambda text: print(text, flush=True)))(json.dumps(record))
+    model.to("cpu")
     model.eval()
     return {"steps": steps, "batch_size": batch_size, "lr": lr, "seconds": round(time.time() - started, 1),
-            "history": history}
+            "device": device, "workers": workers, "label_fraction": label_fraction, "history": history}
 
 
 def calibration_frames(pool: FramePool, count: int, seed: int) -> np.ndarray:
@@ -159,6 +217,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--engine", default="onednn", choices=["onednn", "qnnpack"])
     parser.add_argument("--training-data", default="", help="text for the manifest's training_data")
+    parser.add_argument("--label-fraction", type=float, default=0.5,
+                        help="share of apical samples whose appearance is drawn from the chamber label map")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (batches are always made on the CPU)")
+    parser.add_argument("--workers", type=int, default=0, help="processes making batches (0 = in this one)")
+    parser.add_argument("--pool-cache", help="load the frame pool from this .npz if it exists, else build and save it")
+    parser.add_argument("--version", default="1.2.0", help="model version written into the manifests")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -166,16 +230,17 @@ def main() -> None:
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
-    pool = build_pool(args.data, args.frames_per_study, args.seed)
+    pool = load_or_build_pool(args.data, args.frames_per_study, args.seed, args.pool_cache)
     views = {label: int(np.sum(np.array(pool.views) == i)) for i, label in enumerate(VIEW_LABELS)}
     print(json.dumps({"frames": len(pool), "studies": len(set(pool.studies)), "views": views,
                       "pool_seconds": round(time.time() - started, 1)}), flush=True)
 
     model = build_model(args.architecture, args.width)
-    record = train(model, pool, args.steps, args.batch, args.lr, args.seed, args.other_fraction)
+    record = train(model, pool, args.steps, args.batch, args.lr, args.seed, args.other_fraction,
+                   device=args.device, workers=args.workers, label_fraction=args.label_fraction)
     meta = {
         "name": "echo-lv-reference",
-        "version": "1.1.0",
+        "version": args.version,
         "description": ("Compact UNet (%s, width %d, %d parameters) segmenting the LV cavity on every frame, "
                         "with a view head (a4c / a2c / other) on the bottleneck." %
                         (args.architecture, args.width, sum(p.numel() for p in model.parameters()))),
@@ -185,6 +250,7 @@ def main() -> None:
         "input_size": INPUT_SIZE, "input_mean": INPUT_MEAN, "input_std": INPUT_STD,
         "training": {"seed": args.seed, "steps": args.steps, "batch": args.batch, "lr": args.lr,
                      "frames": len(pool), "other_fraction": args.other_fraction,
+                     "label_fraction": args.label_fraction, "device": args.device,
                      "seconds": round(time.time() - started, 1), "threads": args.threads,
                      "recipe": "models/train_lv.py"},
     }
