@@ -4,7 +4,6 @@
 //   bench_inference --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
-#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -12,19 +11,13 @@
 #include <vector>
 
 #include "echo/inference.hpp"
+#include "inference_bench_util.hpp"
 
 namespace {
 
 int bench_threads() {
   const char* env = std::getenv("ECHO_BENCH_THREADS");
   return env != nullptr ? std::atoi(env) : 2;
-}
-
-// An apical-like normalised frame pattern (run time does not depend on the content).
-std::vector<float> frames_for(int count, int size) {
-  std::vector<float> frames(static_cast<std::size_t>(count) * size * size);
-  for (std::size_t i = 0; i < frames.size(); ++i) frames[i] = 0.3f + 0.2f * std::sin(0.37f * static_cast<float>(i % 977));
-  return frames;
 }
 
 std::shared_ptr<const echo::SegmentationModel> model_for(echo::Precision precision, int batch) {
@@ -45,20 +38,8 @@ void BM_Segment(benchmark::State& state, echo::Precision precision) {
     state.SkipWithError("model did not load");
     return;
   }
-  const auto frames = frames_for(batch, model->input_size());
-  for (auto _ : state) {
-    auto out = model->segment(frames.data(), batch);
-    if (!out) {
-      state.SkipWithError(out.error().message.c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(out->lv_masks.data());
-  }
-  const double frames_done = static_cast<double>(state.iterations()) * batch;
-  state.counters["frames_per_s"] = benchmark::Counter(frames_done, benchmark::Counter::kIsRate);
-  // Wall time per frame, printed with an SI prefix (e.g. "3.1ms").
-  state.counters["time_per_frame"] =
-      benchmark::Counter(frames_done, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  const auto frames = echo_bench::frames_for(batch, model->input_size());
+  if (!echo_bench::time_segment(state, *model, frames, batch)) return;
   state.counters["threads"] = bench_threads();
 }
 

@@ -1,11 +1,13 @@
 // Helpers of the inference tests: the shipped model files, scratch copies with a changed manifest, and
 // test frames that look like an apical view (a bright fan with a dark ellipse for the cavity).
 #pragma once
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -69,6 +71,32 @@ inline std::vector<float> apical_like_frames(int frame_count, int size) {
     }
   }
   return frames;
+}
+
+// threads x calls_per_thread concurrent segment() calls on one model, on `count` apical-like frames: none may
+// fail and every output must equal the single-thread one, bit for bit.
+inline void expect_many_threads_give_the_single_thread_result(const echo::SegmentationModel& model, int count,
+                                                              int threads, int calls_per_thread) {
+  const auto frames = apical_like_frames(count, model.input_size());
+  const auto reference = model.segment(frames.data(), count);
+  ASSERT_TRUE(reference) << reference.error().message;
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int call = 0; call < calls_per_thread; ++call) {
+        auto out = model.segment(frames.data(), count);
+        if (!out) {
+          ++failures;
+        } else if (out->lv_masks != reference->lv_masks || out->view_probabilities != reference->view_probabilities) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace echo_test

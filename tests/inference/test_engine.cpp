@@ -2,10 +2,8 @@
 // one model shared by many threads.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cmath>
 #include <limits>
-#include <thread>
 
 #include "echo/inference.hpp"
 #include "inference_test_util.hpp"
@@ -198,28 +196,7 @@ TEST(Segment, DeterministicAcrossCallsAndBatchSizes) {
 TEST(Segment, OneModelSharedByManyThreadsGivesTheSingleThreadResult) {
   auto model = load_or_fail(Precision::int8, {echo::Device::cpu, Precision::auto_select, 1, 8});
   ASSERT_TRUE(model);
-  const int count = 8;
-  const auto frames = echo_test::apical_like_frames(count, 112);
-  auto reference = model->segment(frames.data(), count);
-  ASSERT_TRUE(reference);
-  constexpr int kThreads = 8, kCallsPerThread = 6;
-  std::atomic<int> mismatches{0}, failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int call = 0; call < kCallsPerThread; ++call) {
-        auto out = model->segment(frames.data(), count);
-        if (!out) {
-          ++failures;
-        } else if (out->lv_masks != reference->lv_masks || out->view_probabilities != reference->view_probabilities) {
-          ++mismatches;
-        }
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(mismatches.load(), 0);
+  echo_test::expect_many_threads_give_the_single_thread_result(*model, 8, 8, 6);
 }
 
 }  // namespace
