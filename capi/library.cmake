@@ -25,6 +25,7 @@ add_library(echoanalyzer SHARED
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_core.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_result.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_review.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_dicom.cpp)
 add_library(EchoAnalyzer::echoanalyzer ALIAS echoanalyzer)
 target_include_directories(echoanalyzer

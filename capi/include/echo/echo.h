@@ -660,6 +660,17 @@ ECHO_API echo_status echo_dicom_report_object(const echo_dicom_report* report, s
 /* Writes DIRECTORY/<kind>.dcm for every object, all or nothing (created when missing). */
 ECHO_API echo_status echo_dicom_report_write(const echo_dicom_report* report, const char* directory);
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* Clinician review (echoa review apply; docs/review.md)                                                 */
+
+/* Applies a clinician's corrections (the file the review page exports) to a review result (the result.json
+ * that `echoa analyze --html` writes): volumes and EF recomputed with the SDK's geometry from the corrected
+ * ED/ES frames and contours. Writes out_dir/final.json and out_dir/audit.json (out_dir created when missing)
+ * and nothing at all when a check fails: ECHO_INVALID_ARGUMENT (corrections for another study, a frame outside
+ * the loop, a self-intersecting or degenerate contour, a missing field; echo_last_error names the field),
+ * ECHO_MALFORMED (not JSON), ECHO_NOT_FOUND, ECHO_IO_FAILED. The same inputs give byte-identical files. */
+ECHO_API echo_status echo_review_apply(const char* result_path, const char* corrections_path, const char* out_dir);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
