@@ -11,8 +11,13 @@
  *   ECHO_ORTHANC_THREADS   inference threads per analysis (default 1: leaves the other cores to Orthanc)
  *   ECHO_ORTHANC_MODEL     segmentation model (.pt beside its .json manifest); default: the SDK's bundled one
  *   ECHO_ORTHANC_QUEUE     most instances waiting (default 10000; beyond, new ones are logged and skipped)
+ *   ECHO_ORTHANC_NICE      scheduling niceness of the worker threads (default 10: Orthanc's own threads,
+ *                          C-STORE and C-ECHO among them, come first when the cores are busy)
  */
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +210,8 @@ static void analyse(const char* instance_id) {
 static void* worker(void* unused) {
   job* j;
   (void)unused;
+  /* Linux: the niceness of this thread only (the rest of Orthanc keeps its priority). */
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), env_int("ECHO_ORTHANC_NICE", 10, 0, 19));
   while ((j = dequeue()) != NULL) {
     analyse(j->instance_id);
     free(j);

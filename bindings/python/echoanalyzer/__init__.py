@@ -7,11 +7,11 @@
 
 Every result is a second opinion that a clinician must confirm. See docs/python.md.
 """
-from ._api import (AnalysisResult, Beat, BeatEvent, Cine, CineInfo, Classification, EchoError, FrameResult, Keyframe,
-                   Model, ModelInfo, QualityReason, Session, VlmAnswer, abi_version, status_name, version)
+from ._api import (AnalysisResult, Beat, BeatEvent, Cine, CineInfo, Classification, DicomObject, EchoError, FrameResult,
+                   Keyframe, Model, ModelInfo, QualityReason, Session, VlmAnswer, abi_version, status_name, version)
 from ._native import library_path
 
-__all__ = ["AnalysisResult", "Beat", "BeatEvent", "Cine", "CineInfo", "Classification", "EchoError", "FrameResult",
+__all__ = ["AnalysisResult", "Beat", "BeatEvent", "Cine", "CineInfo", "Classification", "DicomObject", "EchoError", "FrameResult",
            "Keyframe", "Model", "ModelInfo", "QualityReason", "Session", "VlmAnswer", "abi_version", "library_path",
            "status_name", "version"]
 __version__ = version()

@@ -304,6 +304,61 @@ class AnalysisResult:
                                         pixels.ctypes.data_as(ctypes.POINTER(c_uint8)), pixels.nbytes, byref(info)))
         return pixels
 
+    def dicom_report(self, source=None, second_source=None, overlays: bool = True, series_number: int = 0,
+                     directory: Optional[PathLike] = None) -> List["DicomObject"]:
+        """The DICOM SR (PS3.16 TID 5200) and, with overlays, the ED/ES overlays and the volume curve as Secondary
+        Capture, in a new series of the source's study (docs/pacs.md). source / second_source (biplane A2C): the
+        analysed DICOM file, as bytes or a path; its patient and study attributes go into these objects only.
+        directory: also write DIRECTORY/<kind>.dcm (all or nothing)."""
+        return _dicom_report(self._handle.pointer, source, second_source, overlays, series_number, directory)
+
+
+@dataclass(frozen=True)
+class DicomObject:
+    """One DICOM object of a result's report: kind "sr", "ed_overlay", "es_overlay" or "volume_curve"."""
+
+    kind: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    data: bytes = field(repr=False)  # a DICOM Part 10 file
+
+
+def _source_bytes(source) -> Optional[bytes]:
+    if source is None or isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source) if source is not None else None
+    with open(source, "rb") as f:
+        return f.read()
+
+
+def _dicom_report(result_handle, source, second_source, overlays: bool, series_number: int,
+                  directory: Optional[PathLike]) -> List[DicomObject]:
+    options = N.DicomOptions()
+    _check(N.lib.echo_dicom_options_init(byref(options), ctypes.sizeof(options)))
+    data, second = _source_bytes(source), _source_bytes(second_source)
+    options.overlays, options.series_number = (1 if overlays else 0), series_number
+    if data:
+        options.source_data, options.source_size = ctypes.cast(ctypes.c_char_p(data), c_void_p), len(data)
+    if second:
+        options.second_source_data = ctypes.cast(ctypes.c_char_p(second), c_void_p)
+        options.second_source_size = len(second)
+    pointer = c_void_p()
+    _check(N.lib.echo_result_dicom_report(result_handle, byref(options), byref(pointer)))
+    report = _Handle(pointer.value, N.lib.echo_dicom_report_destroy)
+    try:
+        count = c_size_t()
+        _check(N.lib.echo_dicom_report_count(report.pointer, byref(count)))
+        objects = []
+        for i in range(count.value):
+            o = N.sized(N.DicomObject)
+            _check(N.lib.echo_dicom_report_object(report.pointer, i, byref(o)))
+            objects.append(DicomObject(_text(o.kind), _text(o.sop_class_uid), _text(o.sop_instance_uid),
+                                       ctypes.string_at(o.data, o.size)))
+        if directory is not None:
+            _check(N.lib.echo_dicom_report_write(report.pointer, os.fsencode(directory)))
+        return objects
+    finally:
+        report.close()
+
 
 def _optional_double(function, handle) -> Optional[float]:
     value = c_double()

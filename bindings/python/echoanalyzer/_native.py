@@ -147,12 +147,24 @@ class BeatEvent(Structure):
                 ("closing_frame_index", c_int64)]
 
 
+class DicomOptions(Structure):
+    _fields_ = [("struct_size", c_uint32), ("overlays", c_int32), ("series_number", c_int32), ("reserved0", c_int32),
+                ("source_data", c_void_p), ("source_size", c_size_t), ("second_source_data", c_void_p),
+                ("second_source_size", c_size_t)]
+
+
+class DicomObject(Structure):
+    _fields_ = [("struct_size", c_uint32), ("reserved0", c_int32), ("kind", c_char_p), ("sop_class_uid", c_char_p),
+                ("sop_instance_uid", c_char_p), ("data", POINTER(c_uint8)), ("size", c_size_t)]
+
+
 BeatCallback = CFUNCTYPE(None, POINTER(BeatEvent), POINTER(Beat), c_void_p)
 
 # Every public struct with its v1 size on LP64 platforms (the C test abi_layout.c freezes the same numbers).
 V1_SIZES = {ModelOptions: 72, ModelInfo: 48, Frame: 32, Frames: 96, ReadOptions: 24, CineInfo: 128,
             QualityReason: 56, EfClassification: 48, Beat: 72, Keyframe: 120, Timings: 72, VlmAnswer: 72,
             RenderOptions: 16, ImageInfo: 32, SessionOptions: 40, FrameResult: 48, BeatEvent: 24}
+V1_SIZES.update({DicomOptions: 48, DicomObject: 48})
 
 
 def sized(struct_type):
@@ -269,6 +281,12 @@ _prototypes = {
     "echo_session_last_contour": (_status, [c_void_p, POINTER(c_double), c_size_t, POINTER(c_size_t)]),
     "echo_session_frames_pushed": (_status, [c_void_p, POINTER(c_int64)]),
     "echo_session_dropped_beats": (_status, [c_void_p, POINTER(c_uint64)]),
+    "echo_dicom_options_init": (_status, [POINTER(DicomOptions), c_size_t]),
+    "echo_result_dicom_report": (_status, [c_void_p, POINTER(DicomOptions), POINTER(c_void_p)]),
+    "echo_dicom_report_destroy": (None, [c_void_p]),
+    "echo_dicom_report_count": (_status, [c_void_p, POINTER(c_size_t)]),
+    "echo_dicom_report_object": (_status, [c_void_p, c_size_t, POINTER(DicomObject)]),
+    "echo_dicom_report_write": (_status, [c_void_p, c_char_p]),
 }
 for _name, (_restype, _argtypes) in _prototypes.items():
     _function = getattr(lib, _name)
