@@ -86,9 +86,9 @@ class Walker {
         const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
         const std::string name(vr, 2);
         if (!known_vr(vr)) {
-          // GDCM's fallback reads such an element as implicit VR (tag, 4-byte length): check that length.
-          length = u32(h + 4);
-          sequence_like = true;
+          // GDCM would guess (VR16, explicit/implicit mixtures), each guess reading other bytes as the length
+          // and allocating it: refused instead.
+          return truncated(pos, tag_text(group, element) + " has an invalid VR in an explicit VR data set");
         } else if (long_form_vr(vr)) {
           if (limit - pos < 12 || !read(pos, h, 12)) return truncated(pos, "cut inside the header of " + tag_text(group, element));
           length = u32(h + 8);
