@@ -26,13 +26,14 @@ add_library(echoanalyzer SHARED
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_result.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_review.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_dicom.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_dicom.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/echo_capi_validate.cpp)
 add_library(EchoAnalyzer::echoanalyzer ALIAS echoanalyzer)
 target_include_directories(echoanalyzer
   PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
   PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${ECHO_SOURCE_ROOT}/src)
 target_compile_definitions(echoanalyzer PRIVATE ECHO_BUILDING_LIBRARY=1)
-target_link_libraries(echoanalyzer PRIVATE echo_analyzer echo_report ${CMAKE_DL_LIBS})
+target_link_libraries(echoanalyzer PRIVATE echo_analyzer echo_report echo_validation ${CMAKE_DL_LIBS})
 target_link_options(echoanalyzer PRIVATE
   "LINKER:--exclude-libs,ALL"
   "LINKER:--version-script=${ECHO_CAPI_VERSION_SCRIPT}"

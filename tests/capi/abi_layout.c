@@ -127,6 +127,21 @@ AT(echo_dicom_options, second_source_data, 32); AT(echo_dicom_options, second_so
 SIZE(echo_dicom_object, 48);
 AT(echo_dicom_object, reserved0, 4); AT(echo_dicom_object, kind, 8); AT(echo_dicom_object, sop_class_uid, 16);
 AT(echo_dicom_object, sop_instance_uid, 24); AT(echo_dicom_object, data, 32); AT(echo_dicom_object, size, 40);
+
+SIZE(echo_validate_options, 24);
+AT(echo_validate_options, only_present, 4); AT(echo_validate_options, progress, 8);
+AT(echo_validate_options, user_data, 16);
+
+SIZE(echo_validation_summary, 368);
+AT(echo_validation_summary, rows, 4); AT(echo_validation_summary, bad_reference, 36);
+AT(echo_validation_summary, refused_by_reason, 40); AT(echo_validation_summary, refused_without_gate_reason, 168);
+AT(echo_validation_summary, ef_pairs, 172); AT(echo_validation_summary, answered_share, 176);
+AT(echo_validation_summary, ef_mae, 184); AT(echo_validation_summary, ef_pearson_r, 232);
+AT(echo_validation_summary, specificity_below_50, 264); AT(echo_validation_summary, ed_offset_clips, 272);
+AT(echo_validation_summary, ed_median_abs_offset_frames, 280); AT(echo_validation_summary, es_share_within_1, 320);
+AT(echo_validation_summary, vlm_ran, 328); AT(echo_validation_summary, vlm_answered_share, 336);
+AT(echo_validation_summary, vlm_ef_bias, 352); AT(echo_validation_summary, vlm_ef_pairs, 360);
+AT(echo_validation_summary, reserved0, 364);
 #endif
 
 static int failures = 0;
@@ -185,6 +200,17 @@ static void check_struct_sizes(void) {
     EXPECT(echo_read_options_init(&read, sizeof read) == ECHO_OK && read.max_color_frames == 8);
     EXPECT(echo_frame_init(&frame, sizeof frame) == ECHO_OK && frame.data == NULL);
     EXPECT(echo_frames_init(&frames, 3) == ECHO_INVALID_ARGUMENT);
+  }
+  {
+    echo_validate_options validate;
+    echo_validation_summary summary;
+    memset(&summary, 0, sizeof summary);
+    summary.struct_size = sizeof summary;
+    EXPECT(echo_validate_options_init(&validate, sizeof validate) == ECHO_OK);
+    EXPECT(validate.only_present == 0 && validate.progress == NULL && validate.user_data == NULL);
+    EXPECT(echo_validate(NULL, "in", "t.csv", "out", &validate, &summary) == ECHO_INVALID_ARGUMENT);
+    EXPECT(strstr(echo_last_error(), "model") != NULL);
+    EXPECT(summary.rows == 0);
   }
 
   /* A wrong struct_size in options passed to a real call is refused before anything is loaded. */

@@ -10,8 +10,10 @@ Every result is a second opinion that a clinician must confirm. See docs/python.
 from ._api import (AnalysisResult, Beat, BeatEvent, Cine, CineInfo, Classification, DicomObject, EchoError, FrameResult,
                    Keyframe, Model, ModelInfo, QualityReason, Session, VlmAnswer, abi_version, status_name, version)
 from ._native import library_path
+from ._validate import ValidationSummary, validate
 
 __all__ = ["AnalysisResult", "Beat", "BeatEvent", "Cine", "CineInfo", "Classification", "DicomObject", "EchoError", "FrameResult",
            "Keyframe", "Model", "ModelInfo", "QualityReason", "Session", "VlmAnswer", "abi_version", "library_path",
            "status_name", "version"]
+__all__ += ["ValidationSummary", "validate"]
 __version__ = version()

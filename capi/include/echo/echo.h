@@ -661,6 +661,81 @@ ECHO_API echo_status echo_dicom_report_object(const echo_dicom_report* report, s
 ECHO_API echo_status echo_dicom_report_write(const echo_dicom_report* report, const char* directory);
 
 /* ---------------------------------------------------------------------------------------------------- */
+/* Site validation (echoa validate; docs/validation.md)                                                  */
+
+/* Called on the calling thread after each analysed clip (done of total; file_name as the table writes it,
+ * valid during the call). Return 0 to go on, nonzero to stop: echo_validate then returns ECHO_CANCELLED and
+ * the rows done so far are in out_dir/per_clip.csv. */
+typedef int32_t (*echo_validate_progress)(int32_t done, int32_t total, const char* file_name, void* user_data);
+
+typedef struct echo_validate_options {
+  uint32_t struct_size;
+  int32_t only_present;          /* 1: table rows without a file in the folder are skipped (counted), not errors */
+  echo_validate_progress progress; /* NULL: no progress reports */
+  void* user_data;               /* passed to progress */
+} echo_validate_options;
+
+ECHO_API echo_status echo_validate_options_init(echo_validate_options* options, size_t struct_size);
+
+/* The figures of one validation run. A value that cannot be computed (no pair, one pair for an SD, no
+ * reference positive for a sensitivity) is NaN. Differences are ours - reference. */
+#define ECHO_VALIDATION_REASON_SLOTS 32
+typedef struct echo_validation_summary {
+  uint32_t struct_size;
+  int32_t rows;                  /* data rows of the table */
+  int32_t skipped_not_present;   /* rows left out by only_present */
+  int32_t missing;               /* rows without a file in the folder */
+  int32_t duplicates;            /* rows naming a file an earlier row named (analysed once) */
+  int32_t unreadable;            /* files that could not be read or analysed */
+  int32_t analysed;              /* answered + refused */
+  int32_t answered;              /* an EF was given */
+  int32_t refused;               /* the EF was withheld (a result, not an error) */
+  int32_t bad_reference;         /* analysed rows whose reference EF is empty or not a number in 0..100 */
+  int32_t refused_by_reason[ECHO_VALIDATION_REASON_SLOTS]; /* index echo_quality_code: clips refused with it */
+  int32_t refused_without_gate_reason; /* refused although the gate passed (no measurable beat) */
+  int32_t ef_pairs;              /* answered clips with a numeric reference EF: the n of the EF figures */
+  double answered_share;         /* answered / (analysed + unreadable) */
+  double ef_mae;
+  double ef_rmse;
+  double ef_bias;                /* mean difference */
+  double ef_sd;                  /* sample SD of the differences */
+  double ef_loa_low;             /* bias - 1.96 SD */
+  double ef_loa_high;            /* bias + 1.96 SD */
+  double ef_pearson_r;
+  double sensitivity_below_40;   /* EF < 40 as a test: reference below 40 is a positive */
+  double specificity_below_40;
+  double sensitivity_below_50;
+  double specificity_below_50;
+  int32_t ed_offset_clips;       /* answered clips with a reference ED frame (denominator of the shares) */
+  int32_t es_offset_clips;
+  double ed_median_abs_offset_frames; /* |nearest ED of ours - reference ED| */
+  double ed_share_within_3;      /* a clip without our keyframe counts as outside */
+  double ed_share_within_1;
+  double es_median_abs_offset_frames;
+  double es_share_within_3;
+  double es_share_within_1;
+  int32_t vlm_ran;               /* clips the VLM answered at all (model loaded with enable_vlm) */
+  int32_t vlm_answered;          /* of which with an EF */
+  double vlm_answered_share;
+  double vlm_ef_mae;             /* VLM EF against the reference */
+  double vlm_ef_bias;
+  int32_t vlm_ef_pairs;
+  int32_t reserved0;
+} echo_validation_summary;
+
+/* Site acceptance: analyses every loop that table_csv lists (CSV with FileName and EF columns; optional EDV,
+ * ESV, ED/ES frame columns; EchoNet's FileList.csv as it is) and finds in folder (by name, with or without
+ * extension, subfolders included), with the model and its options, exactly as echo_analyze_file does. Writes
+ * out_dir/per_clip.csv (row by row), summary.json (everything here plus the refusal reasons by name),
+ * bland_altman.png and scatter.png; out_dir is created and must not lie inside folder (ECHO_INVALID_ARGUMENT).
+ * A missing or unreadable file or a reference that is not a number is counted and named in its CSV row; the
+ * run goes on. Fails with ECHO_NOT_FOUND (no table or folder), ECHO_MALFORMED (no FileName or EF column),
+ * ECHO_IO_FAILED, ECHO_CANCELLED. options may be NULL; out_summary must have struct_size set. */
+ECHO_API echo_status echo_validate(const echo_model* model, const char* folder, const char* table_csv,
+                                   const char* out_dir, const echo_validate_options* options,
+                                   echo_validation_summary* out_summary);
+
+/* ---------------------------------------------------------------------------------------------------- */
 /* Clinician review (echoa review apply; docs/review.md)                                                 */
 
 /* Applies a clinician's corrections (the file the review page exports) to a review result (the result.json
