@@ -5,6 +5,11 @@
       --data echonet:/data/site_echonet --mode lora --rank 4 --steps 400 \
       --out models/work/site --export models/site
 
+  # from the shipped model itself (no training checkpoint needed) and a site dataset written by
+  # `echoa review export` (docs/review.md): its Sectors/<name>.png are the sector masks the SDK found
+  /usr/bin/python3 models/finetune_lv.py --base models/lv_seg_fp32.pt --data echonet:SITE_DATASET \
+      --out work/site --export work/site_model
+
 Modes:
   frozen-encoder  train only the decoder, the segmentation head and the view head (encoder weights and its
                   BatchNorm statistics stay as shipped): few parameters, little risk of forgetting.
@@ -32,8 +37,58 @@ import torch.nn as nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_lv  # noqa: E402
+import cv2  # noqa: E402
+from echo_data import read_dataset  # noqa: E402
 from export_lv import export, load_checkpoint  # noqa: E402
-from lv_model import ConvBnRelu  # noqa: E402
+from lv_model import ARCHITECTURES, ConvBnRelu, build_model  # noqa: E402
+
+
+def load_shipped(pt_path: str):
+    """The eager network and manifest metadata of a shipped TorchScript model (FP32): the architecture is
+    the one whose parameter names and shapes take the file's weights exactly, the width that of its
+    segmentation head. Works with whatever lv_seg_fp32.pt is shipped, without its training checkpoint."""
+    scripted = torch.jit.load(pt_path, map_location="cpu")
+    state = scripted.state_dict()
+    width = int(state["seg_head.weight"].shape[1])
+    for architecture in sorted(ARCHITECTURES):
+        model = build_model(architecture, width)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError:
+            continue
+        with open(os.path.splitext(pt_path)[0] + ".json") as f:
+            manifest = json.load(f)
+        if manifest.get("precision", "fp32") != "fp32":
+            raise SystemExit(f"{pt_path}: fine-tune from the FP32 model (this one is {manifest['precision']})")
+        keys = ("name", "version", "description", "training_data", "input_size", "input_mean", "input_std", "training")
+        meta = {k: manifest[k] for k in keys if k in manifest}
+        return model.eval(), meta, {"width": width, "architecture": architecture}
+    raise SystemExit(f"{pt_path}: no known architecture ({sorted(ARCHITECTURES)}) takes these weights")
+
+
+def with_site_sectors(spec: str, studies):
+    """An `echoa review export` dataset stores the sector mask the SDK found (Sectors/<name>.png); use it
+    instead of the reader's guess from moving pixels, so that the crop is the one the SDK makes."""
+    kind, _, rest = spec.partition(":")
+    root = rest.partition(":")[0]
+    for study in studies:
+        path = os.path.join(root, "Sectors", study.name + ".png")
+        if kind == "echonet" and os.path.exists(path):
+            sector = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+            if sector is not None and sector.shape == study.frames.shape[1:]:
+                study.sector_mask = sector
+        yield study
+
+
+def build_site_pool(specs, frames_per_study: int, seed: int):
+    rng = np.random.default_rng(seed)
+    pool = train_lv.FramePool()
+    for spec in specs:
+        for study in with_site_sectors(spec, read_dataset(spec)):
+            pool.add_study(study, frames_per_study, rng)
+    if len(pool) == 0:
+        raise SystemExit(f"no labelled frames found in {specs}")
+    return pool
 
 
 class LoraConv2d(nn.Module):
@@ -138,7 +193,8 @@ def finetune(model: nn.Module, pool, mode: str, rank: int, steps: int, batch: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="the reference training's lv.pth")
+    parser.add_argument("--checkpoint", help="the reference training's lv.pth")
+    parser.add_argument("--base", help="or the shipped FP32 TorchScript model (default models/lv_seg_fp32.pt)")
     parser.add_argument("--data", action="append", required=True)
     parser.add_argument("--mode", default="lora", choices=["frozen-encoder", "lora", "full"])
     parser.add_argument("--rank", type=int, default=4)
@@ -158,8 +214,14 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
-    model, meta = load_checkpoint(args.checkpoint)
-    pool = train_lv.build_pool(args.data, args.frames_per_study, args.seed)
+    if args.checkpoint:
+        model, meta = load_checkpoint(args.checkpoint)
+        source = torch.load(args.checkpoint, map_location="cpu")
+    else:
+        base = args.base or os.path.join(os.path.dirname(os.path.abspath(__file__)), "lv_seg_fp32.pt")
+        model, meta, source = load_shipped(base)
+        meta["training_data"] = meta.get("training_data", "") + " | base: " + os.path.basename(base)
+    pool = build_site_pool(args.data, args.frames_per_study, args.seed)
     record = finetune(model, pool, args.mode, args.rank, args.steps, args.batch, args.lr, args.seed,
                       args.other_fraction)
     meta = dict(meta)
@@ -169,7 +231,6 @@ def main() -> None:
     meta["validated_on_real_patients"] = False  # the site decides after its own validation
     meta.setdefault("training", {})["finetune"] = {k: v for k, v in record.items() if k != "history"}
     checkpoint = os.path.join(args.out, "lv.pth")
-    source = torch.load(args.checkpoint, map_location="cpu")
     torch.save({"state_dict": model.state_dict(), "width": source["width"],
                 "architecture": source.get("architecture", "unet112"), "meta": meta}, checkpoint)
     calibration = train_lv.calibration_frames(pool, 256, args.seed)
