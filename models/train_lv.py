@@ -12,6 +12,7 @@ twice the model size; every training step draws a batch and augments it (augment
 Generator seeded from --seed, so the same command gives the same weights on the same machine.
 """
 import argparse
+import itertools
 import json
 import math
 import os
@@ -88,12 +89,12 @@ def load_or_build_pool(specs: List[str], frames_per_study: int, seed: int, cache
     """The pool from `cache` (an .npz written by an earlier run) when it exists, else built from the data
     and saved there: a pool is small enough to carry to another machine, the cines are not."""
     if cache and os.path.exists(cache):
-        stored = np.load(cache, allow_pickle=False)
+        with np.load(cache, allow_pickle=False) as stored:  # each key read (and decompressed) once
+            arrays = {key: stored[key] for key in stored.files}
         pool = FramePool()
-        pool.images, pool.lvs, pool.sectors = list(stored["images"]), list(stored["lvs"]), list(stored["sectors"])
-        pool.views, pool.studies = [int(v) for v in stored["views"]], [str(n) for n in stored["studies"]]
-        has = stored["has_labels"]
-        pool.labels = [stored["labels"][i] if has[i] else None for i in range(len(pool.images))]
+        pool.images, pool.lvs, pool.sectors = list(arrays["images"]), list(arrays["lvs"]), list(arrays["sectors"])
+        pool.views, pool.studies = [int(v) for v in arrays["views"]], [str(n) for n in arrays["studies"]]
+        pool.labels = [labels if has else None for labels, has in zip(arrays["labels"], arrays["has_labels"])]
         return pool
     pool = build_pool(specs, frames_per_study, seed)
     if cache:
@@ -161,10 +162,12 @@ def _batches(pool: FramePool, steps: int, seed: int, batch_size: int, other_frac
 
 def train(model: torch.nn.Module, pool: FramePool, steps: int, batch_size: int, lr: float, seed: int,
           other_fraction: float = 0.25, parameters=None, log_every: int = 50, log=None, device: str = "cpu",
-          workers: int = 0, label_fraction: float = 0.5) -> Dict:
+          workers: int = 0, label_fraction: float = 0.5, max_seconds: float = 0) -> Dict:
     """Fixed-step AdamW with warm-up and cosine decay; returns a small training record. Batches are made on
     the CPU (in `workers` processes when > 0) and the steps run on `device`."""
     torch.manual_seed(seed)
+    batches = _batches(pool, steps, seed, batch_size, other_fraction, label_fraction, workers)
+    first = next(batches)  # the batch workers fork before this process initialises CUDA
     model.to(device)
     params = list(parameters) if parameters is not None else list(model.parameters())
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
@@ -174,8 +177,10 @@ def train(model: torch.nn.Module, pool: FramePool, steps: int, batch_size: int, 
     model.train()
     started = time.time()
     history = []
-    batches = _batches(pool, steps, seed, batch_size, other_fraction, label_fraction, workers)
-    for step, (x, y, v) in enumerate(batches):
+    for step, (x, y, v) in enumerate(itertools.chain([first], batches)):
+        if max_seconds and time.time() - started > max_seconds:
+            (log or print)(json.dumps({"stopped_at_step": step, "max_seconds": max_seconds}))
+            break
         seg, view = model(x.to(device))
         loss, parts = loss_fn(seg, view, y.to(device), v.to(device))
         optimizer.zero_grad()
@@ -221,6 +226,7 @@ def main() -> None:
                         help="share of apical samples whose appearance is drawn from the chamber label map")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (batches are always made on the CPU)")
     parser.add_argument("--workers", type=int, default=0, help="processes making batches (0 = in this one)")
+    parser.add_argument("--max-seconds", type=float, default=0, help="stop training after this long (0 = never)")
     parser.add_argument("--pool-cache", help="load the frame pool from this .npz if it exists, else build and save it")
     parser.add_argument("--version", default="1.2.0", help="model version written into the manifests")
     args = parser.parse_args()
@@ -237,7 +243,8 @@ def main() -> None:
 
     model = build_model(args.architecture, args.width)
     record = train(model, pool, args.steps, args.batch, args.lr, args.seed, args.other_fraction,
-                   device=args.device, workers=args.workers, label_fraction=args.label_fraction)
+                   device=args.device, workers=args.workers, label_fraction=args.label_fraction,
+                   max_seconds=args.max_seconds)
     meta = {
         "name": "echo-lv-reference",
         "version": args.version,
