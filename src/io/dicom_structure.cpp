@@ -103,9 +103,15 @@ class Walker {
         length = u32(h + 4);
       }
       pos += header;
+      const bool pixel_data = group == 0x7fe0 && element == 0x0010;
+      // GDCM asserts unless an undefined length belongs to an SQ, a UN, or OB/OW pixel data, and on pixel
+      // data encoded as SQ or as an undefined-length UN.
+      if (explicit_vr_ && pixel_data && (sequence || (length == kUndefinedLength && h[4] == 'U' && h[5] == 'N')))
+        return truncated(pos, "Pixel Data (7FE0,0010) encoded as a sequence");
+      if (explicit_vr_ && length == kUndefinedLength && !sequence && !(h[4] == 'U' && h[5] == 'N') && !pixel_data)
+        sequence_like = false;
       if (length == kUndefinedLength) {
         if (!sequence_like) return truncated(pos, tag_text(group, element) + " has an undefined length but is no sequence");
-        const bool pixel_data = group == 0x7fe0 && element == 0x0010;
         // CP-246: the items of an undefined-length UN are implicit VR.
         const bool was_explicit = explicit_vr_;
         if (explicit_vr_ && h[4] == 'U' && h[5] == 'N') explicit_vr_ = false;
@@ -215,7 +221,7 @@ Walk meta_group(Walker& walker, std::uint64_t& pos, bool explicit_only, std::str
 // Without a preamble GDCM guesses the encoding from the first element (ReadCompat); the same guess here.
 Walk headerless(Walker& walker) {
   unsigned char h[8];
-  if (!walker.read(0, h, 8)) return Walk::ok;  // too short to be parsed at all: GDCM refuses it
+  if (!walker.read(0, h, 8)) return walker.truncated(0, "shorter than one data element");
   const std::uint16_t group = static_cast<std::uint16_t>(h[0] | (h[1] << 8));
   const std::uint16_t element = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
   if (group == 0 && element == 0) return walker.truncated(0, "starts with a command group element (0000,0000)");
