@@ -160,23 +160,25 @@ def overlays(image, sector, rng):
     for _ in range(rng.integers(0, 4)):
         kind = rng.random()
         value = float(rng.uniform(150, 255))
+        mark = np.zeros((WORK, WORK), np.uint8)  # drawn in 8 bits: OpenCV 5 draws text on 8-bit images only
         if kind < 0.35:  # text-like block
             x, y = int(rng.uniform(0, WORK - 30)), int(rng.uniform(0, WORK - 10))
-            cv2.putText(image, str(int(rng.uniform(0, 999))), (x, y + 8), cv2.FONT_HERSHEY_SIMPLEX,
-                        rng.uniform(0.25, 0.45), value, 1)
+            cv2.putText(mark, str(int(rng.uniform(0, 999))), (x, y + 8), cv2.FONT_HERSHEY_SIMPLEX,
+                        rng.uniform(0.25, 0.45), 255, 1)
         elif kind < 0.6:  # ECG-like trace across the lower part
             y0 = rng.uniform(0.7, 0.95) * WORK
             xs = np.arange(0, WORK, 2)
             ys = y0 + 6 * np.sin(xs / rng.uniform(5, 15)) * (rng.random(len(xs)) > 0.8)
             points = np.stack([xs, ys], axis=1).astype(np.int32)
-            cv2.polylines(image, [points], False, value, 1)
+            cv2.polylines(mark, [points], False, 255, 1)
         elif kind < 0.8:  # caliper crosses / focus marker
             x, y = int(rng.uniform(10, WORK - 10)), int(rng.uniform(10, WORK - 10))
-            cv2.drawMarker(image, (x, y), value, cv2.MARKER_CROSS, int(rng.uniform(4, 10)), 1)
+            cv2.drawMarker(mark, (x, y), 255, cv2.MARKER_CROSS, int(rng.uniform(4, 10)), 1)
         else:  # depth ticks on the fan edge
             x = int(rng.uniform(0, WORK))
             for y in range(0, WORK, int(rng.uniform(10, 25))):
-                cv2.line(image, (x, y), (x + 3, y), value, 1)
+                cv2.line(mark, (x, y), (x + 3, y), 255, 1)
+        image[mark > 0] = value
     return image
 
 
@@ -244,8 +246,8 @@ def appearance_from_labels(labels, lv, sector, rng):
     for _ in range(rng.integers(0, 4)):
         centre = (int(rng.uniform(0, WORK)), int(rng.uniform(0, WORK)))
         axes = (int(rng.uniform(8, 50)), int(rng.uniform(5, 30)))
-        blob = np.zeros((WORK, WORK), np.float32)
-        cv2.ellipse(blob, centre, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
+        blob = np.zeros((WORK, WORK), np.uint8)
+        cv2.ellipse(blob, centre, axes, rng.uniform(0, 180), 0, 360, 1, -1)
         x = np.where((blob > 0) & (labels == BACKGROUND), rng.uniform(0, 0.8), x)
     grain = rng.uniform(1.0, 4.0)
     strength = rng.uniform(0.3, 0.9)
@@ -344,7 +346,9 @@ def no_lv(sector, rng):
     for _ in range(rng.integers(0, 5)):
         centre = (int(rng.uniform(0, WORK)), int(rng.uniform(0, WORK)))
         axes = (int(rng.uniform(5, 40)), int(rng.uniform(3, 20)))
-        cv2.ellipse(image, centre, axes, rng.uniform(0, 180), 0, 360, float(rng.uniform(0, 200)), -1)
+        blob = np.zeros((WORK, WORK), np.uint8)
+        cv2.ellipse(blob, centre, axes, rng.uniform(0, 180), 0, 360, 1, -1)
+        image[blob > 0] = float(rng.uniform(0, 200))
     return cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 2.0)), np.zeros((WORK, WORK), np.uint8), sector
 
 
