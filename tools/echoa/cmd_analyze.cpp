@@ -14,10 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analyze_jobs.hpp"
 #include "commands.hpp"
 #include "echo/analyzer.hpp"
-#include "echo/report.hpp"
 #include "echo/dicom_report.hpp"
+#include "echo/report.hpp"
 #include "echo/review.hpp"
 
 namespace echoa {
@@ -26,10 +27,11 @@ namespace {
 struct AnalyzeArgs {
   bool json = false;
   bool vlm = false;
+  int jobs = 1;  // studies at once (--jobs)
   std::string overlay_dir;
+  std::string dicom_dir;
   std::string html_dir;  // review pages (docs/review.md)
   std::string a2c_path;
-  std::string dicom_dir;
   echo::AnalyzerOptions options;
   echo::ReportLanguage language = echo::ReportLanguage::en;
   std::vector<std::string> inputs;
@@ -42,12 +44,15 @@ void print_help() {
       "  --json                 one JSON report per line (schema: docs/report_schema.md)\n"
       "  --overlay DIR          write ED/ES contour overlays and the volume curve (PNG) into DIR/<name>/\n"
       "  --html DIR             write a review page per study: DIR/<name>/review.html and result.json\n"
-      "  --a2c FILE             apical 2-chamber cine of the same study: biplane method of discs\n"
-      "  --device auto|cpu|cuda\n"
       "  --dicom-out DIR        write a DICOM SR (TID 5200) and the overlays as Secondary Capture into\n"
       "                         DIR/<name>/ (new series of the source's study; docs/pacs.md)\n"
+      "  --a2c FILE             apical 2-chamber cine of the same study: biplane method of discs\n"
+      "  --device auto|cpu|cuda\n"
       "  --precision int8|fp32|fp16\n"
       "  --threads N            inference threads (0 = all cores)\n"
+      "  --jobs N               analyse N studies at once on one shared model (default 1); unless --threads\n"
+      "                         is given, each gets cores/N inference threads. Reports keep the input order;\n"
+      "                         a progress bar is drawn on stderr when it is a terminal\n"
       "  --model PATH           segmentation model (.pt with its .json manifest); default: the bundled one\n"
       "  --vlm                  also ask the vision-language model, cross-checked against the measured EF\n"
       "  --lang en|zh           language of the text report (default en)\n"
@@ -76,13 +81,15 @@ int parse_args(int argc, char** argv, AnalyzeArgs& args) {
     } else if (arg == "--html" && (v = value())) {
       args.html_dir = v;
       args.options.keep_frame_contours = true;
+    } else if (arg == "--dicom-out" && (v = value())) {
+      args.dicom_dir = v;
     } else if (arg == "--a2c" && (v = value())) {
       args.a2c_path = v;
     } else if (arg == "--model" && (v = value())) {
       args.options.model_path = v;
+    } else if (arg == "--jobs" && (v = value()) && std::atoi(v) >= 1) {
+      args.jobs = std::atoi(v);
     } else if (arg == "--threads" && (v = value())) {
-    } else if (arg == "--dicom-out" && (v = value())) {
-      args.dicom_dir = v;
       args.options.engine.threads = std::atoi(v);
     } else if (arg == "--device" && (v = value()) && parse_choice(v, {"auto", "cpu", "cuda"})) {
       args.options.engine.device = std::strcmp(v, "cpu") == 0    ? echo::Device::cpu
@@ -108,6 +115,10 @@ int parse_args(int argc, char** argv, AnalyzeArgs& args) {
     return kExitUsage;
   }
   args.options.enable_vlm = args.vlm;
+  if (args.jobs > 1 && args.options.engine.threads == 0) {  // LibTorch's thread count is process-wide
+    args.options.engine.threads = threads_per_job(args.jobs);
+    args.options.read.decode_threads = args.options.engine.threads;
+  }
   if (args.language == echo::ReportLanguage::en) args.options.vlm.language = echo::AnswerLanguage::en;
   return kExitOk;
 }
@@ -138,23 +149,13 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   return files;
 }
 
-void show_progress(std::size_t done, std::size_t total) {
-  if (total < 2 || !isatty(STDERR_FILENO)) return;
-  const int width = 30;
-  const int filled = static_cast<int>(width * done / total);
-  std::fprintf(stderr, "\r[%s%s] %zu/%zu", std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-               done, total);
-  if (done == total) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
-}
-
 void print_error(const AnalyzeArgs& args, const std::string& file, const echo::Error& error) {
   if (args.json) {
     const nlohmann::json line = {{"file", file},
                                  {"error", {{"code", echo::error_code_name(error.code)}, {"message", error.message}}}};
-    std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::fprintf(study_out(), "%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
-    std::fprintf(stderr, "%s: error (%s): %s\n", file.c_str(), echo::error_code_name(error.code), error.message.c_str());
+    std::fprintf(study_err(), "%s: error (%s): %s\n", file.c_str(), echo::error_code_name(error.code), error.message.c_str());
   }
 }
 
@@ -162,24 +163,23 @@ void print_result(const AnalyzeArgs& args, const std::string& file, const echo::
   if (args.json) {
     std::string json = echo::report_json(result, -1);
     json.insert(1, "\"file\":" + nlohmann::json(file).dump() + ",");
-    std::printf("%s\n", json.c_str());
+    std::fprintf(study_out(), "%s\n", json.c_str());
     return;
   }
-  std::printf("%s\n  %s\n", file.c_str(), echo::report_text(result, args.language).c_str());
-  std::printf("  view %s (%.0f%%), quality %s (score %.2f), %zu beat(s), heart rate %.0f bpm, %.0f ms\n",
+  std::fprintf(study_out(), "%s\n  %s\n", file.c_str(), echo::report_text(result, args.language).c_str());
+  std::fprintf(study_out(), "  view %s (%.0f%%), quality %s (score %.2f), %zu beat(s), heart rate %.0f bpm, %.0f ms\n",
               result.view.c_str(), 100.0 * result.view_confidence, result.quality.pass ? "pass" : "fail",
               result.quality.score, result.beats.size(), result.heart_rate_bpm, result.timings.total_ms);
-  if (!result.volumes_unavailable_reason.empty()) std::printf("  volumes: %s\n", result.volumes_unavailable_reason.c_str());
+  if (!result.volumes_unavailable_reason.empty()) std::fprintf(study_out(), "  volumes: %s\n", result.volumes_unavailable_reason.c_str());
   if (result.vlm) {
-    std::printf("  VLM: %s", result.vlm->text.c_str());
+    std::fprintf(study_out(), "  VLM: %s", result.vlm->text.c_str());
     if (result.vlm_check && result.vlm_check->disagrees) {
-      std::printf("  [disagrees with the measured EF by %+.0f points]", result.vlm_check->difference_points);
+      std::fprintf(study_out(), "  [disagrees with the measured EF by %+.0f points]", result.vlm_check->difference_points);
     }
-    std::printf("\n");
+    std::fprintf(study_out(), "\n");
   }
 }
 
-// Reads the file (and the A2C cine for biplane), analyses, reports; returns this input's exit status.
 // The file's bytes when it is a DICOM Part 10 file ("DICM" at byte 128), empty otherwise.
 std::vector<char> dicom_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -207,6 +207,7 @@ echo::Expected<void> write_dicom_out(const AnalyzeArgs& args, const std::string&
   return {};
 }
 
+// Reads the file (and the A2C cine for biplane), analyses, reports; returns this input's exit status.
 int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, const std::string& file) {
   const auto read_start = std::chrono::steady_clock::now();
   auto cine = echo::read_file(file, args.options.read);
@@ -248,13 +249,13 @@ int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, con
       return kExitError;
     }
   }
-  return result->ef_percent ? kExitOk : kExitRefused;
   if (!args.dicom_dir.empty()) {
     if (auto written = write_dicom_out(args, file, *cine, *result); !written) {
       print_error(args, file, written.error());
       return kExitError;
     }
   }
+  return result->ef_percent ? kExitOk : kExitRefused;
 }
 
 int run_analyze(int argc, char** argv) {
@@ -271,12 +272,11 @@ int run_analyze(int argc, char** argv) {
     return kExitError;
   }
   const std::vector<std::string> files = expand_inputs(args.inputs);
-  int status = kExitOk;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    status = std::max(status, analyze_one(**analyzer, args, files[i]));
-    show_progress(i + 1, files.size());
-  }
-  return status;
+  JobsOptions jobs;
+  jobs.jobs = args.jobs;
+  jobs.threads_per_job = args.options.engine.threads > 0 ? args.options.engine.threads : threads_per_job(1);
+  jobs.summary = files.size() > 1;
+  return run_studies(files, jobs, [&](std::size_t i) { return analyze_one(**analyzer, args, files[i]); });
 }
 
 }  // namespace
