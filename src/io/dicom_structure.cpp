@@ -1,6 +1,7 @@
 // Structural pre-check of a DICOM stream (see dicom_structure.hpp for why).
 #include "io/dicom_structure.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -206,9 +207,9 @@ Walk meta_group(Walker& walker, std::uint64_t& pos, bool explicit_only, std::str
     }
     if (length == kUndefinedLength || header > walker.size() - pos || length > walker.size() - pos - header)
       return walker.truncated(pos, "a file meta element declares more bytes than the file has");
-    if (element == 0x0010 && length < 256) {
-      std::string uid(length, '\0');
-      if (!walker.read(pos + header, uid.data(), length)) return walker.truncated(pos, "cut inside the file meta information");
+    if (element == 0x0010) {
+      std::string uid(std::min<std::uint32_t>(length, 64), '\0');  // a longer value is no known UID anyway
+      if (!walker.read(pos + header, uid.data(), uid.size())) return walker.truncated(pos, "cut inside the file meta information");
       while (!uid.empty() && (uid.back() == '\0' || uid.back() == ' ')) uid.pop_back();
       *transfer_syntax = uid;
     }
@@ -256,8 +257,16 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name) 
   std::string syntax;
   const Walk meta = meta_group(walker, pos, true, &syntax);
   if (meta != Walk::ok) return finish(meta);
-  if (syntax.empty() || syntax == "1.2.840.10008.1.2.1.99") return finish(Walk::ok);  // guessed / deflated
-  walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
+  if (syntax == "1.2.840.10008.1.2.1.99") return finish(Walk::ok);  // deflated: GDCM inflates it first
+  if (syntax.rfind("1.2.840.10008.1.2", 0) == 0) {
+    walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
+  } else {  // absent or unknown: GDCM guesses from the first element, and so does this check
+    unsigned char h[8];
+    if (!walker.read(pos, h, 8))
+      return finish(pos == walker.size() ? Walk::ok : walker.truncated(pos, "cut inside a data element header"));
+    const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
+    walker.set_syntax(known_vr(vr), false);
+  }
   return finish(walker.elements(pos, walker.size(), false, 0));
 }
 
