@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "echo/file_io.hpp"
 #include "echo/report.hpp"
 #include "render_image.hpp"
 
@@ -110,12 +111,13 @@ Expected<void> write_png(const ImageRgb8& image, const std::string& path) {
   cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<std::uint8_t*>(image.pixels.data()));
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<std::uint8_t> png;
   try {
-    if (!cv::imwrite(path, bgr)) return make_error(ErrorCode::io_failed, "writing '" + path + "': PNG write failed");
+    if (!cv::imencode(".png", bgr, png)) return make_error(ErrorCode::internal, "writing '" + path + "': PNG encoding failed");
   } catch (const cv::Exception& e) {
-    return make_error(ErrorCode::io_failed, "writing '" + path + "': " + e.what());
+    return make_error(ErrorCode::internal, "writing '" + path + "': " + e.what());
   }
-  return {};
+  return write_file_atomically(path, png.data(), png.size());  // all or nothing (full disk, read-only folder)
 }
 
 Expected<void> write_overlays(const Cine& cine, const AnalysisResult& result, const std::string& directory) {
@@ -123,16 +125,27 @@ Expected<void> write_overlays(const Cine& cine, const AnalysisResult& result, co
   std::filesystem::create_directories(directory, ec);
   if (ec) return make_error(ErrorCode::io_failed, "overlay folder '" + directory + "': " + ec.message());
   const std::filesystem::path dir(directory);
+  // The set is all or nothing too: a failure removes the pictures this call already wrote.
+  std::vector<std::filesystem::path> written_files;
+  auto write = [&](const ImageRgb8& image, const char* name) -> Expected<void> {
+    auto written = write_png(image, (dir / name).string());
+    if (!written) {
+      for (const auto& file : written_files) std::filesystem::remove(file, ec);
+      return written;
+    }
+    written_files.push_back(dir / name);
+    return {};
+  };
   for (auto [keyframe, name, label] : {std::tuple{&result.ed, "ed.png", "end-diastole"},
                                        std::tuple{&result.es, "es.png", "end-systole"}}) {
     if (keyframe->frame < 0) continue;
     auto image = render_keyframe_overlay(cine, *keyframe, std::string(label) + " (frame " +
                                                               std::to_string(keyframe->frame) + ")");
     if (!image) return tl::unexpected(image.error());
-    if (auto written = write_png(*image, (dir / name).string()); !written) return written;
+    if (auto written = write(*image, name); !written) return written;
   }
   if (auto curve = render_volume_curve(result)) {
-    if (auto written = write_png(*curve, (dir / "volume_curve.png").string()); !written) return written;
+    if (auto written = write(*curve, "volume_curve.png"); !written) return written;
   }
   return {};
 }
