@@ -246,7 +246,8 @@ ClipFolder::Match ClipFolder::find(const std::string& file_name) const {
   }
   if (auto match = pick(by_name_)) return *match;
   if (auto match = pick(by_stem_)) return *match;
-  return {"", "no file '" + file_name + "' (or '" + file_name + ".*') in '" + root_ + "'"};
+  const std::string also = fs::path(file_name).has_extension() ? "" : " (or '" + file_name + ".*')";
+  return {"", "no file '" + file_name + "'" + also + " in '" + root_ + "'"};
 }
 
 }  // namespace echo

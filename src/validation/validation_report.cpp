@@ -11,7 +11,8 @@
 namespace echo {
 namespace {
 
-constexpr double kLowEfPercent = 30.0;  // severely reduced (ASE/EACVI): always listed one by one
+constexpr double kLowEfPercent = 30.0;  // severely reduced (ASE/EACVI): listed one by one
+constexpr std::size_t kLowEfShown = 20;  // in the printed summary; summary.json has them all
 
 // Shortest text that reads back as the same double: the CSV can be re-read without losing a bit.
 std::string number(double value) {
@@ -185,7 +186,8 @@ ValidationSummary summarize_validation(const std::vector<ClipOutcome>& clips, in
     s.analysed += analysed;
     s.bad_reference += analysed && c.reference.ef_invalid;
     for (const std::string& code : c.refusal_codes) ++s.refusals_by_reason[code];
-    if (c.reference.ef_percent && *c.reference.ef_percent < kLowEfPercent) {
+    const bool has_file = c.status != ClipStatus::missing && c.status != ClipStatus::duplicate;
+    if (has_file && c.reference.ef_percent && *c.reference.ef_percent < kLowEfPercent) {
       s.low_ef.push_back({c.reference.file_name, *c.reference.ef_percent, c.ef_percent, clip_status_name(c.status)});
     }
     if (c.vlm_ran) {
@@ -299,10 +301,12 @@ std::string validation_summary_text(const ValidationSummary& s) {
   if (s.esv) out << agreement_line("ESV", s.esv, " mL");
   out << threshold_line(s.below_40) << threshold_line(s.below_50) << offset_line("ED", s.ed_offsets)
       << offset_line("ES", s.es_offsets);
-  for (const LowEfClip& clip : s.low_ef) {
+  for (std::size_t i = 0; i < s.low_ef.size() && i < kLowEfShown; ++i) {
+    const LowEfClip& clip = s.low_ef[i];
     out << "  reference EF < 30: " << clip.file_name << " reference " << format("%.1f", clip.reference_ef_percent)
         << ", ours " << (clip.ef_percent ? format("%.1f", *clip.ef_percent) : clip.status) << "\n";
   }
+  if (s.low_ef.size() > kLowEfShown) out << "  ... and " << s.low_ef.size() - kLowEfShown << " more in summary.json\n";
   if (s.vlm) {
     out << "  VLM: answered with an EF " << s.vlm_answered << "/" << s.vlm_ran << " (" << percent(s.vlm_answered_share)
         << ")\n" << agreement_line("VLM EF", s.vlm_ef, " points");

@@ -319,7 +319,7 @@ struct RunFixture {
           "a,50,8,31,TEST\n"        // ours 52: +2; ED offset +2, ES -1
           "b.avi,60,,,TEST\n"       // ours 57: -3
           "c,n/a,,,TEST\n"          // refused (blurred), reference not a number
-          "gone,40,,,TEST\n"        // missing
+          "gone,20,,,TEST\n"        // missing (not listed among the low-EF clips: no file)
           "a.avi,51,,,TEST\n"       // duplicate of line 2
           "u,28,,,TEST\n");         // unreadable; reference below 30
     results.emplace((input / "a.avi").string(), answered(52.0, {{10, 30}, {60, 80}}));
@@ -391,7 +391,7 @@ TEST(ValidationRun, CountsEveryRowAndWritesTheOutputs) {
   // Outputs: one CSV line per table row, the summary, both plots; nothing written into the input folder.
   const std::string csv = read(run->clips_csv_path);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7);
-  EXPECT_NE(csv.find("\n5,gone,missing,40,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n5,gone,missing,20,"), std::string::npos) << csv;
   EXPECT_NE(csv.find("\n7,u,unreadable,28,"), std::string::npos) << csv;
   const auto json = nlohmann::json::parse(read(f.out / "summary.json"));
   EXPECT_DOUBLE_EQ(json["ef"]["bias"].get<double>(), -0.5);
