@@ -121,10 +121,12 @@ def wait_for_done(out_dir, count, process, timeout_s=300):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert process.poll() is None, "the batch ended before it could be interrupted"
-        if os.path.exists(os.path.join(out_dir, "results.sqlite")):
+        try:
             done = table(out_dir, "SELECT COUNT(*) AS n FROM studies WHERE status IN ('ok', 'refused')")[0]["n"]
-            if done >= count:
-                return done
+        except sqlite3.OperationalError:  # not created yet
+            done = 0
+        if done >= count:
+            return done
         time.sleep(0.05)
     raise AssertionError("fewer than %d studies done after %d s" % (count, timeout_s))
 
