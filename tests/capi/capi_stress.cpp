@@ -3,7 +3,9 @@
 // exactly the single-threaded answer (EF, JSON report, beat events), and nothing may race (this program
 // also runs under ThreadSanitizer: ctest capi_sanitize_thread).
 //
-// Usage: capi_stress PHANTOM.dcm [THREADS]
+// Usage: capi_stress PHANTOM.dcm [THREADS] [ANALYSES]
+// ANALYSES (default 1): each thread also runs that many analyses of the shared cine, every JSON report compared
+// byte for byte (without its "timings_ms" object) with the single-threaded one (docs/reliability.md: 16 x 1000).
 #include <echo/echo.h>
 
 #include <atomic>
@@ -117,11 +119,12 @@ Answer run_once(const echo_model* model, const echo_cine* cine, const char* path
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s PHANTOM.dcm [THREADS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s PHANTOM.dcm [THREADS] [ANALYSES]\n", argv[0]);
     return 64;
   }
   const char* path = argv[1];
   const int threads = argc > 2 ? std::atoi(argv[2]) : 8;
+  const int analyses = argc > 3 ? std::atoi(argv[3]) : 1;
 
   echo_model_options options;
   echo_model_options_init(&options, sizeof options);
@@ -139,11 +142,20 @@ int main(int argc, char** argv) {
 
   std::vector<Answer> answers(static_cast<size_t>(threads));
   std::vector<std::string> shared_reads(static_cast<size_t>(threads));
+  const std::string reference_cine_json = without_timings(json_of(shared_result));
+  std::atomic<long> repeated{0}, repeated_different{0};
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       shared_reads[static_cast<size_t>(t)] = json_of(shared_result);  // readers of one result at once
       answers[static_cast<size_t>(t)] = run_once(model, cine, path);
+      for (int k = 1; k < analyses; ++k) {  // more analyses of the shared cine on the shared model
+        echo_result* result = nullptr;
+        if (!ok(echo_analyze_cine(model, cine, &result), "analyze_cine")) continue;
+        if (without_timings(json_of(result)) != reference_cine_json) ++repeated_different;
+        ++repeated;
+        echo_result_destroy(result);
+      }
     });
   }
   for (std::thread& thread : pool) thread.join();
@@ -156,6 +168,10 @@ int main(int argc, char** argv) {
     check(a.beats == reference.beats, "beat events differ:", who);
     check(shared_reads[static_cast<size_t>(t)] == json_of(shared_result), "shared result read differs:", who);
   }
+  check(repeated_different == 0, "JSON reports of repeated analyses differ:",
+        std::to_string(repeated_different.load()) + " of " + std::to_string(repeated.load()));
+  if (analyses > 1) std::printf("%ld repeated analyses on %d threads: byte-identical JSON apart from timings_ms\n",
+                                repeated.load() + threads, threads);
   echo_result_destroy(shared_result);
   echo_cine_destroy(cine);
   echo_model_destroy(model);
