@@ -216,6 +216,8 @@ Walk meta_group(Walker& walker, std::uint64_t& pos, bool explicit_only, std::str
     pos += header + length;
   }
   if (explicit_only && first) return walker.truncated(pos, "\"DICM\" is not followed by the file meta information");
+  // GDCM reads one tag past the group and asserts when there is none.
+  if (pos >= walker.size()) return walker.truncated(pos, "no data set after the file meta information");
   return Walk::ok;
 }
 
