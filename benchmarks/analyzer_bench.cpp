@@ -51,10 +51,16 @@ double peak_rss_mb() {
   return usage.ru_maxrss / 1024.0;
 }
 
-void BM_AnalyzeDicom(benchmark::State& state, echo::Precision precision) {
+// before_issue_14: the sector searched at full size and the CPU stages on one thread (the path the
+// agreement test compares against), to compare both in one run on a busy machine.
+void BM_AnalyzeDicom(benchmark::State& state, echo::Precision precision, bool before_issue_14 = false) {
   echo::AnalyzerOptions options;
   options.engine.precision = precision;
   options.engine.threads = 0;
+  if (before_issue_14) {
+    options.preprocess.sector.min_search_side_px = 0;
+    options.preprocess.threads = 1;
+  }
   auto analyzer = echo::EchoAnalyzer::create(options);
   if (!analyzer) {
     state.SkipWithError(analyzer.error().message.c_str());
@@ -91,6 +97,8 @@ void BM_AnalyzeDicom(benchmark::State& state, echo::Precision precision) {
 
 BENCHMARK_CAPTURE(BM_AnalyzeDicom, int8, echo::Precision::int8)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_AnalyzeDicom, fp32, echo::Precision::fp32)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_AnalyzeDicom, int8_before_issue_14, echo::Precision::int8, true)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
