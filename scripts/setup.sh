@@ -10,7 +10,7 @@ packages=(
   libbenchmark-dev libgtest-dev nlohmann-json3-dev
   dcmtk ffmpeg clang-14 libclang-rt-14-dev
   python3-dask python3-distributed
-  libturbojpeg0-dev python3-torchvision
+  python3-torchvision
   orthanc orthanc-dev dicom3tools python3-pydicom
   chromium chromium-driver python3-selenium
 )
