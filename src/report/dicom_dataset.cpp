@@ -14,6 +14,7 @@
 #include <gdcmWriter.h>
 
 #include "echo/sha256.hpp"
+#include "io/dicom_structure.hpp"
 #include "io/gdcm_util.hpp"
 #include "report/dicom_internal.hpp"
 
@@ -80,6 +81,10 @@ Expected<SourceInfo> read_source(const DicomSourceBytes& source) {
   io_detail::silence_gdcm();
   io_detail::MemoryBuffer buffer(static_cast<const char*>(source.data), source.size);
   std::istream stream(&buffer);
+  // Truncation is refused before GDCM sees it: its fallback parsers assert() (abort the process) on it.
+  if (auto intact = io_detail::check_dicom_structure(stream, source.name); !intact) {
+    return make_error(ErrorCode::malformed, reading(source) + intact.error().message);
+  }
   gdcm::Reader reader;
   reader.SetStream(stream);
   bool parsed = false;

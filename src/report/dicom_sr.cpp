@@ -129,8 +129,8 @@ ContentItem mean_group(const AnalysisResult& result, const SourceInfo& source, c
   }
   if (result.heart_rate_bpm > 0.0) group.children.push_back(num(kHeartRate, result.heart_rate_bpm, kBeatsPerMinute));
   if (!result.ef_percent) group.children.push_back(text("CONTAINS", kComment, "EF withheld: " + result.ef_withheld_reason));
-  if (!result.edv_ml) {
-    const std::string why = result.volumes_unavailable_reason.empty() ? result.ef_withheld_reason : result.volumes_unavailable_reason;
+  if (result.ef_percent && !result.edv_ml) {
+    const std::string why = result.volumes_unavailable_reason.empty() ? "not measured" : result.volumes_unavailable_reason;
     group.children.push_back(text("CONTAINS", kComment, "Volumes (mL) not reported: " + why));
   }
   if (result.ef_basis == "loop_extremes") {

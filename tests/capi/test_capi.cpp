@@ -802,4 +802,53 @@ TEST_F(CapiModel, LoadsAModelFromMemory) {
   EXPECT_EQ(bad, nullptr);
 }
 
+// The DICOM report (docs/pacs.md): objects in memory, bad arguments, a source that cannot be referenced.
+TEST_F(CapiModel, DicomReportOfAPhantom) {
+  ResultGuard g{analyze("a4c_ef55")};
+  ASSERT_NE(g.result, nullptr);
+  const std::vector<char> source = read_bytes(phantom("a4c_ef55"));
+  echo_dicom_options options = sized<echo_dicom_options>();
+  ASSERT_ECHO_OK(echo_dicom_options_init(&options, sizeof options));
+  EXPECT_EQ(options.overlays, 1);
+  options.source_data = source.data();
+  options.source_size = source.size();
+  echo_dicom_report* report = nullptr;
+  ASSERT_ECHO_OK(echo_result_dicom_report(g.result, &options, &report));
+  size_t count = 0;
+  ASSERT_ECHO_OK(echo_dicom_report_count(report, &count));
+  ASSERT_EQ(count, 4u);
+  const char* kinds[] = {"sr", "ed_overlay", "es_overlay", "volume_curve"};
+  for (size_t i = 0; i < count; ++i) {
+    echo_dicom_object object = sized<echo_dicom_object>();
+    ASSERT_ECHO_OK(echo_dicom_report_object(report, i, &object));
+    EXPECT_STREQ(object.kind, kinds[i]);
+    EXPECT_EQ(std::string(object.sop_instance_uid).rfind("2.25.", 0), 0u);
+    ASSERT_GT(object.size, 132u);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(object.data) + 128, 4), "DICM");
+  }
+  echo_dicom_object object = sized<echo_dicom_object>();
+  EXPECT_EQ(echo_dicom_report_object(report, count, &object), ECHO_INVALID_ARGUMENT);
+  EXPECT_EQ(echo_dicom_report_write(report, nullptr), ECHO_INVALID_ARGUMENT);
+  echo_dicom_report_destroy(report);
+  echo_dicom_report_destroy(nullptr);
+
+  // Bad arguments leave the out-parameter untouched; a damaged source is refused, not half-reported.
+  echo_dicom_report* untouched = nullptr;
+  EXPECT_EQ(echo_result_dicom_report(nullptr, &options, &untouched), ECHO_INVALID_ARGUMENT);
+  options.source_size = 0;
+  EXPECT_EQ(echo_result_dicom_report(g.result, &options, &untouched), ECHO_INVALID_ARGUMENT);
+  std::vector<char> damaged(source.begin(), source.begin() + 200);
+  options.source_data = damaged.data();
+  options.source_size = damaged.size();
+  EXPECT_EQ(echo_result_dicom_report(g.result, &options, &untouched), ECHO_MALFORMED) << echo_last_error();
+  EXPECT_EQ(untouched, nullptr);
+  // Without a source (frames, video): a new study; overlays off: the SR only.
+  ASSERT_ECHO_OK(echo_dicom_options_init(&options, sizeof options));
+  options.overlays = 0;
+  ASSERT_ECHO_OK(echo_result_dicom_report(g.result, &options, &report));
+  ASSERT_ECHO_OK(echo_dicom_report_count(report, &count));
+  EXPECT_EQ(count, 1u);
+  echo_dicom_report_destroy(report);
+}
+
 }  // namespace
