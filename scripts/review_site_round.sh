@@ -23,7 +23,7 @@ stamp "review pages of the site's studies (echoa analyze --html, base model)"
 [ -d reviews ] || "$ECHOA" analyze --html reviews --threads 2 site_train/*.dcm > analyze_site_train.txt || true
 stamp "corrections (the truth) and review apply"
 $PY "$HERE/models/site_round.py" corrections reviews site_train
-for d in reviews/*/; do "$ECHOA" review apply "$d/result.json" "$d/corrections.json" >/dev/null; done
+for d in reviews/*/; do "$ECHOA" review apply "$d/result.json" "$d/corrections.json" >/dev/null || echo "refused: $d"; done
 stamp "review export"
 "$ECHOA" review export reviews --to site_dataset
 stamp "fine-tune (LoRA) from the shipped model"

@@ -82,6 +82,16 @@ struct Keyframe {
 
 bool contour_edited(const Keyframe& k) { return k.contour_replaced || k.points_moved > 0; }
 
+// A repeated point (a click without a move, a tracing rounded to 0.01 px) is no edge: consecutive
+// duplicates are dropped before the checks and the measurement.
+Contour drop_repeats(const Contour& contour) {
+  Contour distinct;
+  for (const Point2& p : contour)
+    if (distinct.empty() || p.x != distinct.back().x || p.y != distinct.back().y) distinct.push_back(p);
+  while (distinct.size() > 1 && distinct.front().x == distinct.back().x && distinct.front().y == distinct.back().y) distinct.pop_back();
+  return distinct;
+}
+
 // Reads corrections.<name> = {frame, contour_px} and checks it against the loop.
 Expected<Keyframe> read_keyframe(const json& corrections, const std::string& name, const ReviewedStudy& study, int ai_frame) {
   if (!corrections.contains(name) || !corrections[name].is_object()) return field_error(name, "missing (an object {frame, contour_px})");
@@ -96,6 +106,7 @@ Expected<Keyframe> read_keyframe(const json& corrections, const std::string& nam
   auto contour = review::contour_from_json(k["contour_px"], "corrections." + name + ".contour_px");
   if (!contour) return tl::unexpected(contour.error());
   out.contour = std::move(*contour);
+  out.contour = drop_repeats(out.contour);
   if (out.contour.size() < 8) return field_error(name + ".contour_px", "degenerate contour: " + std::to_string(out.contour.size()) + " points (at least 8)");
   const double margin = 1.0;
   for (std::size_t i = 0; i < out.contour.size(); ++i) {
@@ -114,7 +125,7 @@ Expected<Keyframe> read_keyframe(const json& corrections, const std::string& nam
     return field_error(name + ".contour_px", "self-intersecting contour (" + crossing + ")");
   out.geometry = measure_lv_contour(out.contour, study.spacing);
   if (!out.geometry.valid) return field_error(name + ".contour_px", "degenerate contour (" + out.geometry.invalid_reason + ")");
-  const Contour& ai = study.frame_contours[static_cast<std::size_t>(out.frame)];
+  const Contour ai = drop_repeats(study.frame_contours[static_cast<std::size_t>(out.frame)]);
   if (ai.size() != out.contour.size()) {
     out.contour_replaced = true;
   } else {

@@ -148,6 +148,18 @@ TEST_F(Review, CorrectedContoursGiveTheGeneratorsMethodOfDiscs) {
   EXPECT_EQ(final_result["clinician_review"]["status"], "corrected");
 }
 
+TEST_F(Review, RepeatedPointsAreNotACrossing) {
+  // Tracings rounded to 0.01 px can repeat a point; that is no self-intersection and changes no volume.
+  json twice = truth_corrections(study_);
+  auto& p = twice["es"]["contour_px"];
+  p.insert(p.begin() + 10, p[10]);
+  p.push_back(p[0]);
+  const auto plain = echo::apply_review(study_.result_json, truth_corrections(study_).dump());
+  const auto repeated = echo::apply_review(study_.result_json, twice.dump());
+  ASSERT_TRUE(plain && repeated) << (repeated ? "" : repeated.error().message);
+  EXPECT_EQ(json::parse(plain->final_json)["ef_percent"], json::parse(repeated->final_json)["ef_percent"]);
+}
+
 TEST_F(Review, SameCorrectionsTwiceGiveIdenticalFiles) {
   fs::create_directories(dir_ / "study");
   fs::copy_file(dir_ / "loop.dcm", dir_ / "study" / "unused.dcm");
