@@ -18,7 +18,6 @@
 
 #include "io/gdcm_util.hpp"
 #include "io/dicom_structure.hpp"
-#include "io/jpeg_check.hpp"
 #include "io/io_internal.hpp"
 
 namespace echo {
@@ -363,28 +362,6 @@ bool decode_jpeg_baseline_fast(const gdcm::Image& image, bool invert, const Read
   return all_ok.load();
 }
 
-// GDCM's JPEG codec (baseline, extended, lossless) aborts on a stream whose header makes libjpeg warn:
-// such frames are refused as damaged before GDCM decodes them.
-Expected<void> check_jpeg_headers(const gdcm::Image& image, const std::string& syntax, const std::string& name) {
-  static const char* const kJpegSyntaxes[] = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
-                                              "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"};
-  const gdcm::SequenceOfFragments* fragments = image.GetDataElement().GetSequenceOfFragments();
-  if (fragments == nullptr || std::none_of(std::begin(kJpegSyntaxes), std::end(kJpegSyntaxes),
-                                           [&](const char* uid) { return syntax == uid; })) {
-    return {};
-  }
-  for (unsigned i = 0; i < fragments->GetNumberOfFragments(); ++i) {
-    const gdcm::ByteValue* bytes = fragments->GetFragment(i).GetByteValue();
-    if (bytes == nullptr || bytes->GetLength() < 2) continue;
-    const auto* p = reinterpret_cast<const unsigned char*>(bytes->GetPointer());
-    if (p[0] == 0xff && p[1] == 0xd8 && io_detail::jpeg_header_warns(bytes->GetPointer(), bytes->GetLength())) {
-      return make_error(ErrorCode::malformed, reading(name) + "the JPEG stream of fragment " + std::to_string(i) +
-                                                  " is damaged (its header is not valid JPEG)");
-    }
-  }
-  return {};
-}
-
 Expected<void> decode_with_gdcm(const gdcm::Image& image, const PixelLayout& f, const FrameSink& sink,
                                 const ReadOptions& options, const std::string& name) {
   Cine& cine = *sink.cine;
@@ -405,7 +382,6 @@ Expected<void> decode_with_gdcm(const gdcm::Image& image, const PixelLayout& f, 
     return make_error(ErrorCode::malformed, reading(name) + "pixel data truncated (" + std::to_string(native->GetLength()) +
                                                 " of " + std::to_string(native_needed) + " bytes)");
   }
-  if (auto intact = check_jpeg_headers(image, cine.metadata.transfer_syntax_uid, name); !intact) return intact;
   std::vector<char> buffer(declared);
   bool ok = false;
   try {

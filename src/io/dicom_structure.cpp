@@ -1,5 +1,6 @@
 // Structural pre-check of a DICOM stream (see dicom_structure.hpp for why).
 #include "io/dicom_structure.hpp"
+#include "io/jpeg_check.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -42,6 +43,9 @@ class Walker {
   Walker(std::istream& in, std::uint64_t size) : in_(in), size_(size) {}
 
   void set_syntax(bool explicit_vr, bool big_endian) { explicit_vr_ = explicit_vr, big_endian_ = big_endian; }
+  // GDCM's JPEG codec aborts on a header that makes libjpeg warn, already while reading the file
+  // (JPEG8Codec::GetHeaderInfo): the fragments of such syntaxes get their headers checked.
+  void set_jpeg(bool jpeg) { jpeg_ = jpeg; }
   std::uint64_t size() const { return size_; }
   const std::string& problem() const { return problem_; }
 
@@ -161,6 +165,13 @@ class Walker {
         return truncated(pos, "an item of " + owner + " declares " + std::to_string(length) + " bytes but only " +
                                   std::to_string(limit - pos) + " remain");
       }
+      if (fragments && jpeg_ && length >= 2) {
+        std::string fragment(length, '\0');
+        if (!read(pos, fragment.data(), length)) return truncated(pos, "cut inside a fragment of " + owner);
+        if (static_cast<unsigned char>(fragment[0]) == 0xff && static_cast<unsigned char>(fragment[1]) == 0xd8 &&
+            jpeg_header_warns(fragment.data(), fragment.size()))
+          return truncated(pos, "the JPEG header of a fragment of " + owner + " is damaged");
+      }
       if (!fragments) {
         std::uint64_t inner = pos;
         const Walk walk = elements(inner, pos + length, false, depth + 1);
@@ -173,7 +184,7 @@ class Walker {
  private:
   std::istream& in_;
   std::uint64_t size_;
-  bool explicit_vr_ = true, big_endian_ = false;
+  bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false;
   std::string problem_;
 };
 
@@ -262,6 +273,8 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name) 
   if (syntax == "1.2.840.10008.1.2.1.99") return finish(Walk::ok);  // deflated: GDCM inflates it first
   if (syntax.rfind("1.2.840.10008.1.2", 0) == 0) {
     walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
+    walker.set_jpeg(syntax == "1.2.840.10008.1.2.4.50" || syntax == "1.2.840.10008.1.2.4.51" ||
+                    syntax == "1.2.840.10008.1.2.4.57" || syntax == "1.2.840.10008.1.2.4.70");
   } else {  // absent or unknown: GDCM guesses from the first element, and so does this check
     unsigned char h[8];
     if (!walker.read(pos, h, 8))
