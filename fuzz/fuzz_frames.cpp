@@ -15,7 +15,7 @@ namespace {
 int dimension(echo_fuzz::FuzzInput& in) {
   const std::uint8_t kind = in.byte();
   if (kind < 8) return static_cast<int>(in.u32());
-  return 1 + (kind + in.byte()) % 96;
+  return 1 + (kind + in.byte()) % 64;
 }
 
 void check_preprocessed(const echo::Cine& cine, const echo::Preprocessed& p) {
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   echo_fuzz::FuzzInput in(data, size);
   const int format = in.byte() % 6;  // 5 = not a format
   const int width = dimension(in), height = dimension(in);
-  const int frame_count = static_cast<int>(in.byte() % 7);  // 0 = none
+  const int frame_count = static_cast<int>(in.byte() % 5);  // 0 = none
   const std::size_t stride_pad = in.byte() % 9;
   const bool zero_stride = in.flag(), short_stride = in.byte() < 8;
   const int bits_stored = in.range(0, 17);
@@ -50,12 +50,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.max_color_frames = static_cast<int>(in.byte() % 4) - 1;
   options.max_total_pixels = 1u << 20;
   echo::ModelInputSpec spec;
-  spec.input_size = in.range(0, 130);
+  spec.input_size = in.range(0, 72);
   spec.mean = static_cast<float>(in.real());
   spec.std = static_cast<float>(in.real());
 
   static const int kBytesPerPixel[] = {1, 2, 3, 3, 4, 1};
-  const bool sane = width > 0 && height > 0 && width <= 96 && height <= 96;
+  const bool sane = width > 0 && height > 0 && width <= 64 && height <= 64;
   const std::size_t packed = sane ? static_cast<std::size_t>(width) * kBytesPerPixel[format] : 0;
   std::size_t stride = zero_stride ? 0 : packed + stride_pad;
   if (short_stride && packed > 0) stride = packed - 1;

@@ -24,7 +24,7 @@ void measure(const std::vector<echo::Image8>& masks, echo_fuzz::FuzzInput& heade
   geometry_options.disc_count = header.range(1, 64);
   std::vector<double> r_waves(header.byte() % 5);
   for (double& t : r_waves) t = header.real();
-  const std::size_t frames = masks.size() < 24 ? masks.size() : 24;
+  const std::size_t frames = masks.size() < 8 ? masks.size() : 8;
   std::vector<double> volume(frames), times(frames);
   std::vector<echo::LvGeometry> geometry;
   for (std::size_t i = 0; i < frames; ++i) {

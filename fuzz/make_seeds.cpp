@@ -94,7 +94,7 @@ void frame_seeds(const fs::path& out, const echo::Cine& cine) {
     seed.format = static_cast<std::uint8_t>(format);
     seed.width = static_cast<std::uint8_t>(cine.cols);
     seed.height = static_cast<std::uint8_t>(cine.rows);
-    seed.frame_count = static_cast<std::uint8_t>(cine.frame_count() < 6 ? cine.frame_count() : 6);
+    seed.frame_count = static_cast<std::uint8_t>(cine.frame_count() < 4 ? cine.frame_count() : 4);
     seed.stride_pad = 0;
     seed.with_times = format % 2 == 0;
     seed.mm_per_px = cine.calibration.mm_per_px_x;
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     fs::remove_all(out / "with_overlays");
     video_seeds(out, grey.cine, scratch);
     frame_seeds(out, grey.cine);
-    mask_seeds(out, phantom(12, false), scratch);
+    mask_seeds(out, phantom(4, false), scratch);
     fs::remove_all(scratch);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_make_seeds: %s\n", e.what());

@@ -26,8 +26,8 @@ class SeedWriter {
     std::memcpy(&bits, &v, sizeof bits);
     for (int i = 0; i < 8; ++i) byte(static_cast<std::uint8_t>(bits >> (8 * i)));
   }
-  // FuzzInput-style dimension: kind >= 8 gives 1 + (kind + next) % 96.
-  void dimension(int v) { byte(8), byte(static_cast<std::uint8_t>((v - 9 + 96) % 96)); }
+  // FuzzInput-style dimension: kind >= 8 gives 1 + (kind + next) % 64.
+  void dimension(int v) { byte(8), byte(static_cast<std::uint8_t>((v - 9 + 64) % 64)); }
   std::vector<std::uint8_t>& bytes() { return bytes_; }
 
  private:
@@ -58,7 +58,7 @@ inline std::vector<std::uint8_t> encode_frames_seed(const FramesSeed& s, const s
   w.real(s.mm_per_px);
   w.byte(1);    // trusted
   w.byte(3);    // max_color_frames: -1 + 3 = 2
-  w.u16(112);   // input_size
+  w.u16(64);    // input_size
   w.real(0);    // mean
   w.real(1);    // std
   w.bytes().insert(w.bytes().end(), pixels.begin(), pixels.end());

@@ -20,8 +20,8 @@ extra=()
 case "$target" in
   dicom)  max_len=20000; [[ -d "$root/../shared/data/dicom" ]] && extra_corpus=("$root/../shared/data/dicom") ;;
   video)  max_len=12000 ;;
-  frames) max_len=70000 ;;
-  masks)  max_len=52000 ;;
+  frames) max_len=50000 ;;
+  masks)  max_len=20000 ;;
   capi)   max_len=4096 ;;
   model)  max_len=2000000 ;;
   *) echo "fuzz.sh: unknown target '$target' (dicom video frames capi model masks)" >&2; exit 64 ;;
