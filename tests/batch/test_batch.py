@@ -308,3 +308,23 @@ def test_archive_progress_on_a_terminal_and_none_without(tmp_path):
     assert plain.returncode == rc
     assert not any(mark in plain.stdout + plain.stderr for mark in PROGRESS_MARKS)
     assert "6 studies:" in plain.stdout
+
+
+def test_a_worker_with_two_stuck_analyses_is_replaced_and_the_batch_goes_on(tmp_path):
+    root = tmp_path / "archive"
+    root.mkdir()
+    for name in ("-a.dcm", "-b.dcm"):  # sorted first: both hang before the good studies start
+        os.mkfifo(root / name)
+    for study in STUDIES:  # enough work to outlast the restart's few seconds' delay
+        os.link(study, root / os.path.basename(study))
+    out = tmp_path / "out"
+    run = archive(root, "--out", out, "--workers", 1, "--time-limit", 3)
+    assert run.returncode == 2, run.stdout + run.stderr
+    rows = table(out)
+    assert sorted(r["study"] for r in rows) == sorted(str(p) for p in root.iterdir())  # each once
+    assert sorted(r["study"] for r in rows if r["error_code"] == "timeout") == [str(root / "-a.dcm"),
+                                                                                 str(root / "-b.dcm")]
+    good = [r for r in rows if r["status"] in ("ok", "refused")]
+    assert len(good) == len(STUDIES)
+    stuck_worker = by_study(rows)[str(root / "-b.dcm")]["worker"]
+    assert any(r["worker"] != stuck_worker for r in good)  # a fresh worker process took over

@@ -69,6 +69,7 @@ class _WorkerState:
     model = None
     model_key = None
     stuck = 0                        # analyses past their time limit that are still running
+    restarting = False
 
 
 def _analyses_on_this_host(options: Options) -> int:
@@ -153,9 +154,11 @@ def _restart_if_stuck(options: Options) -> None:
         worker = get_worker()
     except (ImportError, ValueError):
         return
-    if worker.nanny is None:
+    if worker.nanny is None or _WorkerState.restarting:
         return
-    worker.loop.add_callback(worker.close_gracefully, restart=True, reason="echoanalyzer: stuck analyses")
+    _WorkerState.restarting = True
+    # A few seconds' delay lets the client fetch the result this task is about to return.
+    worker.loop.call_later(5.0, worker.close_gracefully, restart=True, reason="echoanalyzer: stuck analyses")
 
 
 def _error_row(study: str, code: str, message: str) -> Dict:
