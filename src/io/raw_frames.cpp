@@ -110,6 +110,13 @@ Expected<Cine> cine_from_frames(const FrameView* frames, int frame_count, const 
     return make_error(ErrorCode::too_large, "raw frames: " + std::to_string(total) + " pixels exceed the limit of " +
                                                 std::to_string(options.max_total_pixels));
   }
+  // A caller's pixel size must be a size (0 = unknown): NaN, infinite or negative would become volumes.
+  for (const double mm : {calibration.mm_per_px_x, calibration.mm_per_px_y}) {
+    if (!std::isfinite(mm) || mm < 0.0) {
+      return make_error(ErrorCode::invalid_argument, "raw frames: pixel size " + std::to_string(mm) +
+                                                         " mm is not a finite value >= 0 (0 = unknown)");
+    }
+  }
   if (frame_times_ms == nullptr && !(std::isfinite(fps_if_no_times) && fps_if_no_times > 0.0) && frame_count > 1) {
     return make_error(ErrorCode::invalid_argument, "raw frames: neither frame times nor a positive frame rate given");
   }
