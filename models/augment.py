@@ -227,7 +227,7 @@ def _label_means(rng):
     for label in BLOOD:
         means[label] = rng.uniform(0.0, 0.25)
     means[LV_WALL] = rng.uniform(0.3, 0.9)
-    means[OTHER_WALL] = rng.uniform(0.3, 1.0)
+    means[OTHER_WALL] = rng.uniform(0.5, 1.0)  # valve leaflets and annulus stay visible: the LV ends there
     means[PERICARDIUM] = max(means[LV_WALL], rng.uniform(0.55, 1.0))
     return means
 
@@ -268,9 +268,9 @@ def clutter_haze_dropout(image, labels, sector, rng):
         reach = rng.uniform(0.08, 0.35) * depth
         level = rng.uniform(20, 140)
         x = x + level * np.exp(-(radius / reach) ** 2) * texture
-    if labels is not None and rng.random() < 0.6:  # haze in the cavities
+    if labels is not None and rng.random() < 0.5:  # haze in the cavities
         blood = np.isin(labels, BLOOD)
-        level = rng.uniform(5, 70) * (0.5 + np.exp(-radius / (0.4 * depth)))
+        level = rng.uniform(5, 45) * (0.5 + np.exp(-radius / (0.4 * depth)))
         field = np.clip(1 + 0.5 * _smooth_field(rng, WORK, int(rng.integers(3, 8))), 0, None)
         x = np.where(blood, x + level * field * texture, x)
     if rng.random() < 0.4:  # dropout of a lateral wall (beam parallel to the wall)
