@@ -83,7 +83,8 @@ std::string clock_text(double seconds) {
 // The one-line bar on stderr, only when stderr is a terminal. Not thread-safe: the caller holds the lock.
 class ProgressBar {
  public:
-  ProgressBar(std::size_t total, bool wanted) : total_(total), enabled_(wanted && isatty(STDERR_FILENO) == 1) {}
+  ProgressBar(std::size_t total, bool wanted)
+      : total_(total), enabled_(wanted && total > 1 && isatty(STDERR_FILENO) == 1) {}
 
   void count(int status) {
     ++done_;
