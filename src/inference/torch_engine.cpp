@@ -278,6 +278,7 @@ Expected<std::shared_ptr<const SegmentationModel>> SegmentationModel::load(const
     return model_error(ErrorCode::model_invalid, model_path, "TorchScript could not load it: " + what);
   }
   if (auto ok = check_dummy_forward(*impl, model_path); !ok) return tl::unexpected(ok.error());
+  if (auto ok = check_shipped_manifest(actual_sha, manifest_path_for(model_path)); !ok) return tl::unexpected(ok.error());
   if (impl->precision == Precision::int8) g_engine_in_use = impl->manifest.quantized_engine;  // only once loaded
   return std::shared_ptr<const SegmentationModel>(new SegmentationModel(std::move(impl)));
 }
