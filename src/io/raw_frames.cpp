@@ -150,7 +150,12 @@ Expected<Cine> cine_from_frames(const FrameView* frames, int frame_count, const 
       }
       cine.frame_times_ms[static_cast<std::size_t>(i)] = t;
     } else {
-      cine.frame_times_ms[static_cast<std::size_t>(i)] = frame_count > 1 ? 1000.0 * i / fps_if_no_times : 0.0;
+      const double t = frame_count > 1 ? 1000.0 * i / fps_if_no_times : 0.0;
+      if (!std::isfinite(t)) {  // a denormal frame rate overflows the time stamps
+        return make_error(ErrorCode::invalid_argument, "raw frames: frame rate " + std::to_string(fps_if_no_times) +
+                                                           " fps gives no finite frame times");
+      }
+      cine.frame_times_ms[static_cast<std::size_t>(i)] = t;
     }
   }
   cine.calibration = calibration;
