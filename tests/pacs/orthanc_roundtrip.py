@@ -30,7 +30,8 @@ from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pacs_util import COMPREHENSIVE_SR, EDV, EF, ESV, analyze, ds_text, measurement_groups, num, synth  # noqa: E402
+from pacs_util import (COMPREHENSIVE_SR, EDV, EF, ESV, analyze, ds_text, measurement_groups, num, synth,  # noqa: E402
+                       texts)
 
 CANARY_NAME, CANARY_ID = "CANARY^ORTHANC", "CANARY-0815"
 ECHO_LIMIT_S = 1.0
@@ -240,6 +241,8 @@ def roundtrip(orthanc: Orthanc, work: str):
     check(orthanc.post("/instances", b"this is not a DICOM file" * 40) == 400, "a non-DICOM upload is refused (400)")
     ct = pydicom.dcmread(ct_image(os.path.join(work, "rt_ct.dcm")))
     store(orthanc.dicom_port, [ct.filename])
+    blur = pydicom.dcmread(synth(os.path.join(work, "rt_blur.dcm"), "--view", "a4c", "--seed", "13", "--artifact", "blur"))
+    store(orthanc.dicom_port, [blur.filename])
     # The queue is first in, first out: once a later study has its SR, the two before it were handled.
     sentinel = edited(phantom, os.path.join(work, "rt_sentinel.dcm"), StudyInstanceUID=uid("sentinel-study"),
                       SOPInstanceUID=uid("sentinel-instance"))
@@ -252,6 +255,11 @@ def roundtrip(orthanc: Orthanc, work: str):
           "nothing stored for the malformed cine")
     check(list(orthanc.study_objects(ct.StudyInstanceUID)) == ["1.2.840.10008.5.1.4.1.1.2"],
           "nothing stored for the CT image")
+    refusal = sr_of(orthanc.study_objects(blur.StudyInstanceUID))
+    value, item = num(measurement_groups(refusal)[0], EF) if refusal else (None, None)
+    check(refusal is not None and value is None and item.NumericValueQualifierCodeSequence[0].CodeValue == "114006"
+          and any(t.startswith("blurred:") for t in texts(refusal)),
+          "the blurred cine gets an SR without EF whose quality findings say why")
     check(orthanc.alive() and orthanc.get("/system")["Name"] == "EchoAnalyzerTest", "Orthanc is still up")
     check(echo_seconds(orthanc.dicom_port) < ECHO_LIMIT_S, "and answers C-ECHO")
     plugin_log = "\n".join(orthanc.plugin_lines())
