@@ -72,10 +72,17 @@ class Walker {
   // Data elements from `pos` up to `limit`; inside an undefined-length item, up to its delimiter.
   Walk elements(std::uint64_t& pos, std::uint64_t limit, bool in_undefined_item, int depth) {
     if (depth > kMaxDepth) return truncated(pos, "sequences nested deeper than " + std::to_string(kMaxDepth));
+    std::int64_t previous_tag = -1;
     while (pos < limit) {
       unsigned char h[12];
       if (limit - pos < 8 || !read(pos, h, 8)) return truncated(pos, "cut inside a data element header");
       const std::uint16_t group = u16(h), element = u16(h + 2);
+      // PS3.5 7.1: ascending tags, each once. GDCM keeps one of two equal tags and asserts on what follows.
+      const std::int64_t tag = (static_cast<std::int64_t>(group) << 16) | element;
+      if (group != 0xfffe) {
+        if (tag <= previous_tag) return truncated(pos, tag_text(group, element) + " is out of ascending tag order");
+        previous_tag = tag;
+      }
       if (group == 0xfffe) {
         if (element == 0xe00d && in_undefined_item) {
           pos += 8;
