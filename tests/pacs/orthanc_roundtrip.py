@@ -64,7 +64,8 @@ class Orthanc:
             json.dump(config, f, indent=2)
         env = dict(os.environ, ECHO_ORTHANC_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(["Orthanc", "--verbose", self.config_path], stdout=self.log,
+        binary = shutil.which("Orthanc") or "/usr/sbin/Orthanc"  # /usr/sbin is not on every user's PATH
+        self.process = subprocess.Popen([binary, "--verbose", self.config_path], stdout=self.log,
                                         stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 60
         while time.time() < deadline:
