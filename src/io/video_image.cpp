@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/videoio/registry.hpp>
 
 #include "io/io_internal.hpp"
 
@@ -60,7 +61,10 @@ void bgr_into_cine(const cv::Mat& bgr, Cine& cine, int frame, ColorFrame* colour
 }
 
 Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
-  cv::VideoCapture capture(path);
+  // FFmpeg explicitly: with CAP_ANY OpenCV first tries GStreamer, which leaks on every open of a file it
+  // cannot play (fuzz_video) and prints to stderr.
+  const int backend = cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY;
+  cv::VideoCapture capture(path, backend);
   if (!capture.isOpened()) {
     return make_error(ErrorCode::unsupported, reading(path) + "not a video the OpenCV back ends can open");
   }
