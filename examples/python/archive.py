@@ -66,6 +66,9 @@ def main(argv=None):
     except (ValueError, OSError) as error:
         print("archive: %s" % error, file=sys.stderr)
         return 64 if isinstance(error, ValueError) else 2
+    except batch.ModelLoadError as error:
+        print("archive: %s" % error, file=sys.stderr)
+        return 2
     for line in summary.lines():
         print("archive: " + line)
     done = summary.totals.get("ok", 0) + summary.totals.get("refused", 0)

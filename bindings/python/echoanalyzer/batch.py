@@ -61,6 +61,10 @@ class StudyTimeout(Exception):
     pass
 
 
+class ModelLoadError(RuntimeError):
+    """The model could not be loaded on the workers: nothing was analysed."""
+
+
 class _WorkerState:
     """One model per worker process, loaded on the first task (under a lock: a worker may run tasks in
     several threads) and shared by them (analyses on one model are thread-safe)."""
@@ -100,6 +104,13 @@ def _model(options: Options):
                                        threads=threads, decode_threads=threads)
             _WorkerState.model_key = key
         return _WorkerState.model
+
+
+def preload(options: Options) -> int:
+    """Loads the model on this worker now (client.run on every worker before the batch starts, so that a model
+    that cannot load fails the run at once instead of every study); returns its inference thread count."""
+    _model(options)
+    return _inference_threads(options)
 
 
 def _peak_rss_mb() -> float:
@@ -431,6 +442,7 @@ class Summary:
     wall_s: float = 0.0
     workers: int = 0
     totals: Dict[str, int] = field(default_factory=dict)   # status -> studies, over everything found
+    inference_threads: Dict[str, int] = field(default_factory=dict)  # worker -> its model's threads
     worker_peak_rss_mb: Dict[str, float] = field(default_factory=dict)
     table: str = ""
     csv: str = ""
@@ -557,6 +569,10 @@ def _analyse(todo, table, summary, scheduler, workers, memory_limit, options, pr
         summary.workers = len(info)
         options = Options(**{**options.__dict__, "host_slots": _host_slots(client)})
         window = max(2, 2 * sum(w["nthreads"] for w in info.values()))  # bounded: memory stays flat
+        try:  # workers that join later load the model on their first study
+            summary.inference_threads = client.run(preload, options)
+        except Exception as error:
+            raise ModelLoadError("the model did not load on the workers: %s" % error) from error
         bar = Progress(len(todo), progress_stream, progress)
         start = time.monotonic()
         pending = iter(todo)
