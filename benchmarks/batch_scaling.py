@@ -5,7 +5,7 @@
     batch_scaling.py --build BUILD_DIR [--phantoms DIR] [--repeat 3]
 
 Each configuration runs --repeat times; the best run counts (a shared machine only ever slows a run down).
-Throughput excludes start-up (cluster start, model load in echoa), includes each Dask worker's model load.
+Throughput excludes start-up: the cluster's start and every model load (echoa and each Dask worker).
 The load average is printed with the figures: on a busy machine they are not worth much.
 """
 import argparse
