@@ -19,12 +19,7 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.join(ROOT, "bindings", "python"),
-                                                       os.environ.get("PYTHONPATH")) if p)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import batch_env  # noqa: F401,E402 (sets up the paths the workers need)
 
 
 def make_studies(echoa, folder, studies, distinct):
