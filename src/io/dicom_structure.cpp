@@ -64,6 +64,23 @@ class Walker {
                        : b[0] | (std::uint32_t(b[1]) << 8) | (std::uint32_t(b[2]) << 16) | (std::uint32_t(b[3]) << 24);
   }
 
+  // PALETTE COLOR needs Bits Allocated 8 or 16: GDCM's LookupTable::Allocate asserts on anything else.
+  void remember_image_attribute(std::uint16_t group, std::uint16_t element, std::uint64_t pos, std::uint32_t length) {
+    if (group != 0x0028) return;
+    if (element == 0x0004 && length <= 64) {
+      std::string value(length, ' ');
+      if (read(pos, value.data(), length)) palette_ = value.rfind("PALETTE COLOR", 0) == 0;
+    } else if (element == 0x0100 && length == 2) {
+      unsigned char b[2];
+      if (read(pos, b, 2)) bits_allocated_ = u16(b);
+    }
+  }
+  Walk image_attributes() {
+    if (palette_ && bits_allocated_ != 8 && bits_allocated_ != 16)
+      return truncated(0, "PALETTE COLOR with Bits Allocated " + std::to_string(bits_allocated_) + " (must be 8 or 16)");
+    return Walk::ok;
+  }
+
   Walk truncated(std::uint64_t pos, const std::string& what) {
     problem_ = "the data set is truncated or damaged at byte " + std::to_string(pos) + ": " + what;
     return Walk::truncated;
@@ -136,6 +153,7 @@ class Walker {
         return truncated(pos, tag_text(group, element) + " declares " + std::to_string(length) + " bytes but only " +
                                   std::to_string(limit - pos) + " remain");
       }
+      if (depth == 0) remember_image_attribute(group, element, pos, length);
       if (sequence) {
         std::uint64_t inner = pos;
         const Walk walk = items(inner, pos + length, true, false, depth + 1, tag_text(group, element));
@@ -191,7 +209,8 @@ class Walker {
  private:
   std::istream& in_;
   std::uint64_t size_;
-  bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false;
+  bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, palette_ = false;
+  int bits_allocated_ = 0;
   std::string problem_;
 };
 
@@ -255,7 +274,8 @@ Walk headerless(Walker& walker) {
   }
   const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
   walker.set_syntax(known_vr(vr), h[0] == 0 && h[1] == 0x08);
-  return walker.elements(pos, walker.size(), false, 0);
+  const Walk walk = walker.elements(pos, walker.size(), false, 0);
+  return walk == Walk::ok ? walker.image_attributes() : walk;
 }
 
 }  // namespace
@@ -289,7 +309,8 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name) 
     const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
     walker.set_syntax(known_vr(vr), false);
   }
-  return finish(walker.elements(pos, walker.size(), false, 0));
+  const Walk walk = walker.elements(pos, walker.size(), false, 0);
+  return finish(walk == Walk::ok ? walker.image_attributes() : walk);
 }
 
 }  // namespace echo::io_detail
