@@ -11,10 +11,12 @@
 
 namespace {
 
-// Dimensions: mostly small valid ones, sometimes anything (must then be refused before any pixel is read).
+// Dimensions: mostly small valid ones, sometimes invalid ones (must be refused before any pixel is read; no
+// buffer is allocated for them).
 int dimension(echo_fuzz::FuzzInput& in) {
   const std::uint8_t kind = in.byte();
-  if (kind < 8) return static_cast<int>(in.u32());
+  if (kind < 4) return -static_cast<int>(in.u16());  // 0 or negative
+  if (kind < 8) return 65536 + in.u16();              // beyond the 65535 limit
   return 1 + (kind + in.byte()) % 64;
 }
 
