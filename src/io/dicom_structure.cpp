@@ -73,11 +73,30 @@ class Walker {
     } else if (element == 0x0100 && length == 2) {
       unsigned char b[2];
       if (read(pos, b, 2)) bits_allocated_ = u16(b);
+    } else if (element >= 0x1101 && element <= 0x1103 && length == 6) {
+      unsigned char b[6];
+      if (read(pos, b, 6)) {
+        lut_entries_[element - 0x1101] = u16(b) == 0 ? 65536 : u16(b);
+        lut_bits_[element - 0x1101] = u16(b + 4);
+      }
+    } else if (element >= 0x1201 && element <= 0x1203) {
+      lut_bytes_[element - 0x1201] = length;
+    } else if (element >= 0x1221 && element <= 0x1223) {
+      segmented_[element - 0x1221] = true;
     }
   }
   Walk image_attributes() {
-    if (palette_ && bits_allocated_ != 8 && bits_allocated_ != 16)
+    if (!palette_) return Walk::ok;
+    if (bits_allocated_ != 8 && bits_allocated_ != 16)
       return truncated(0, "PALETTE COLOR with Bits Allocated " + std::to_string(bits_allocated_) + " (must be 8 or 16)");
+    // Each of red, green, blue: a descriptor and LUT data of entries x bits / 8 bytes (or segmented data);
+    // GDCM aborts otherwise (LookupTable::SetLUT, PixmapReader).
+    for (int i = 0; i < 3; ++i) {
+      const bool sized = lut_bits_[i] == 8 || lut_bits_[i] == 16;
+      const bool data_fits = lut_bytes_[i] >= 0 && static_cast<std::int64_t>(lut_entries_[i]) * (lut_bits_[i] / 8) == lut_bytes_[i];
+      if (!sized || (!data_fits && !segmented_[i]))
+        return truncated(0, "the PALETTE COLOR lookup table " + std::to_string(i) + " is missing or inconsistent");
+    }
     return Walk::ok;
   }
 
@@ -211,6 +230,8 @@ class Walker {
   std::uint64_t size_;
   bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, palette_ = false;
   int bits_allocated_ = 0;
+  std::int64_t lut_entries_[3] = {0, 0, 0}, lut_bits_[3] = {0, 0, 0}, lut_bytes_[3] = {-1, -1, -1};
+  bool segmented_[3] = {false, false, false};
   std::string problem_;
 };
 
