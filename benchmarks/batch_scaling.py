@@ -50,7 +50,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", required=True, help="build tree with tools/echoa/echoa and capi/libechoanalyzer.so")
     parser.add_argument("--phantoms", default=os.path.join(tempfile.gettempdir(), "echo-batch-scaling"))
-    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--count", type=int, default=40, help="studies (120 for the archive-scale figure)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     echoa = os.path.join(args.build, "tools", "echoa", "echoa")
