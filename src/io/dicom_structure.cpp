@@ -31,6 +31,20 @@ bool known_vr(const char* vr) {
   return false;
 }
 
+// GDCM's reading of Photometric Interpretation (PhotometricInterpretation::GetPIType): the value up to its
+// first NUL, spaces trimmed, names PALETTE COLOR when it is a prefix of "PALETTE COLOR " (GDCM tolerates
+// truncated values, so "PALETTE COLO" or "PAL" count). Our check must see what GDCM will act on.
+constexpr std::uint32_t kMaxPhotometricBytes = 1u << 16;
+
+bool gdcm_reads_as_palette(std::string value) {
+  value = value.substr(0, value.find('\0'));
+  const auto first = value.find_first_not_of(' ');
+  if (first == std::string::npos) return false;
+  value = value.substr(first, value.find_last_not_of(' ') - first + 1);
+  static const std::string kPalette = "PALETTE COLOR ";
+  return value.size() <= kPalette.size() && kPalette.compare(0, value.size(), value) == 0;
+}
+
 bool long_form_vr(const char* vr) {
   static const char* const kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
   for (const char* name : kLong)
@@ -67,9 +81,10 @@ class Walker {
   // PALETTE COLOR needs Bits Allocated 8 or 16: GDCM's LookupTable::Allocate asserts on anything else.
   void remember_image_attribute(std::uint16_t group, std::uint16_t element, std::uint64_t pos, std::uint32_t length) {
     if (group != 0x0028) return;
-    if (element == 0x0004 && length <= 64) {
-      std::string value(length, ' ');
-      if (read(pos, value.data(), length)) palette_ = value.rfind("PALETTE COLOR", 0) == 0;
+    if (element == 0x0004) {
+      // An absurdly long value is taken as palette: its lookup tables are then required, a safe refusal.
+      std::string value(std::min<std::uint32_t>(length, kMaxPhotometricBytes), ' ');
+      palette_ = length > kMaxPhotometricBytes || (read(pos, value.data(), value.size()) && gdcm_reads_as_palette(value));
     } else if (element == 0x0100 && length == 2) {
       unsigned char b[2];
       if (read(pos, b, 2)) bits_allocated_ = u16(b);
