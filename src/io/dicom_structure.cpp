@@ -13,7 +13,8 @@ namespace {
 constexpr std::uint32_t kUndefinedLength = 0xffffffffu;
 constexpr int kMaxDepth = 64;
 
-enum class Walk { ok, truncated };  // truncated: cut short or structurally damaged
+enum class Walk { ok, truncated, unsupported };  // truncated: cut short or structurally damaged;
+                                                  // unsupported: legal, but GDCM would abort on it
 
 std::string tag_text(std::uint16_t group, std::uint16_t element) {
   char text[16];
@@ -88,6 +89,9 @@ class Walker {
     } else if (element == 0x0100 && length == 2) {
       unsigned char b[2];
       if (read(pos, b, 2)) bits_allocated_ = u16(b);
+    } else if (element == 0x0101 && length == 2) {
+      unsigned char b[2];
+      if (read(pos, b, 2)) bits_stored_ = u16(b);
     } else if (element >= 0x1101 && element <= 0x1103 && length == 6) {
       unsigned char b[6];
       if (read(pos, b, 6)) {
@@ -101,6 +105,10 @@ class Walker {
     }
   }
   Walk image_attributes() {
+    // GDCM's pixel codecs assert Bits Stored == Bits Allocated when 8 bits are allocated (ImageCodec::
+    // DecodeByStreams); a missing Bits Stored reads as 0 there.
+    if (bits_allocated_ == 8 && bits_stored_ != 8)
+      return unsupported("Bits Stored " + std::to_string(bits_stored_) + " with Bits Allocated 8 is not supported");
     if (!palette_) return Walk::ok;
     if (bits_allocated_ != 8 && bits_allocated_ != 16)
       return truncated(0, "PALETTE COLOR with Bits Allocated " + std::to_string(bits_allocated_) + " (must be 8 or 16)");
@@ -113,6 +121,11 @@ class Walker {
         return truncated(0, "the PALETTE COLOR lookup table " + std::to_string(i) + " is missing or inconsistent");
     }
     return Walk::ok;
+  }
+
+  Walk unsupported(const std::string& what) {
+    problem_ = what;
+    return Walk::unsupported;
   }
 
   Walk truncated(std::uint64_t pos, const std::string& what) {
@@ -244,7 +257,7 @@ class Walker {
   std::istream& in_;
   std::uint64_t size_;
   bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, palette_ = false;
-  int bits_allocated_ = 0;
+  int bits_allocated_ = 0, bits_stored_ = 0;
   std::int64_t lut_entries_[3] = {0, 0, 0}, lut_bits_[3] = {0, 0, 0}, lut_bytes_[3] = {-1, -1, -1};
   bool segmented_[3] = {false, false, false};
   std::string problem_;
@@ -325,6 +338,7 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name) 
     in.clear();
     in.seekg(0);
     if (walk == Walk::truncated) return make_error(ErrorCode::malformed, "reading '" + name + "': " + walker.problem());
+    if (walk == Walk::unsupported) return make_error(ErrorCode::unsupported, "reading '" + name + "': " + walker.problem());
     return {};
   };
   char magic[4];

@@ -1,9 +1,12 @@
 // Round trips through the writers and the raw-buffer converters, and the calibration / timing rules.
 // Synthetic cines are built here (a speckle-like pattern with a dark ellipse), no shared data needed.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 
@@ -340,6 +343,60 @@ TEST(DicomReader, HugeDeclaredSizeIsTooLarge) {
   EXPECT_NE(cine.error().message.find("huge.dcm"), std::string::npos);
 }
 
+// Legal encodings that Debian's GDCM asserts on (the host process would abort) are refused with a clear error:
+// Bits Stored other than 8 with 8 bits allocated (ImageCodec::DecodeByStreams), and a Photometric
+// Interpretation that GDCM completes to PALETTE COLOR ("PALETTE COLO") without its lookup tables.
+namespace {
+std::string rewrite_uncompressed(const std::filesystem::path& dir, const std::string& name,
+                                 const std::function<void(gdcm::DataSet&)>& change) {
+  echo::DicomWriteOptions raw;
+  raw.compression = echo::DicomCompression::none;
+  const std::string source = (dir / "source.dcm").string();
+  EXPECT_TRUE(echo::write_dicom_file(make_cine(2, 16, 16, false), source, raw).has_value());
+  gdcm::Reader reader;
+  reader.SetFileName(source.c_str());
+  EXPECT_TRUE(reader.Read());
+  change(reader.GetFile().GetDataSet());
+  gdcm::Writer writer;
+  writer.SetFile(reader.GetFile());
+  const std::string out = (dir / name).string();
+  writer.SetFileName(out.c_str());
+  EXPECT_TRUE(writer.Write());
+  return out;
+}
+
+void set_element(gdcm::DataSet& ds, std::uint16_t element, gdcm::VR vr, const std::string& bytes) {
+  gdcm::DataElement de(gdcm::Tag(0x0028, element));
+  de.SetVR(vr);
+  de.SetByteValue(bytes.data(), static_cast<std::uint32_t>(bytes.size()));
+  ds.Replace(de);
+}
+}  // namespace
+
+TEST(DicomReader, EightBitsAllocatedWithOtherBitsStoredIsRefusedNotAborted) {
+  const auto dir = echo_test::scratch_dir();
+  const std::string path = rewrite_uncompressed(dir, "bits7.dcm", [](gdcm::DataSet& ds) {
+    set_element(ds, 0x0101, gdcm::VR::US, std::string("\x07\x00", 2));
+    set_element(ds, 0x0102, gdcm::VR::US, std::string("\x06\x00", 2));
+  });
+  auto cine = echo::read_dicom_file(path);
+  ASSERT_FALSE(cine.has_value());
+  EXPECT_EQ(cine.error().code, echo::ErrorCode::unsupported);
+  EXPECT_NE(cine.error().message.find("bits7.dcm"), std::string::npos);
+  EXPECT_NE(cine.error().message.find("Bits Stored 7"), std::string::npos) << cine.error().message;
+}
+
+TEST(DicomReader, TruncatedPaletteNameWithoutTablesIsRefusedNotAborted) {
+  const auto dir = echo_test::scratch_dir();
+  const std::string path = rewrite_uncompressed(dir, "palette.dcm", [](gdcm::DataSet& ds) {
+    set_element(ds, 0x0004, gdcm::VR::CS, "PALETTE COLO");
+  });
+  auto cine = echo::read_dicom_file(path);
+  ASSERT_FALSE(cine.has_value());
+  EXPECT_EQ(cine.error().code, echo::ErrorCode::malformed);
+  EXPECT_NE(cine.error().message.find("PALETTE COLOR lookup table"), std::string::npos) << cine.error().message;
+}
+
 TEST(DicomReader, BufferAndFileAgree) {
   const echo::Cine original = make_cine(2, 32, 32, true);
   const std::string path = (echo_test::scratch_dir() / "c.dcm").string();
@@ -597,6 +654,48 @@ TEST(TimingRules, SourcesInOrderOfPrecedence) {
   const auto none = timing_from_attributes({}, 4);
   EXPECT_EQ(none.source, "none");
   EXPECT_EQ(none.frame_times_ms, (std::vector<double>(4, 0.0)));
+}
+
+// ---- writers on a failing disk (docs/reliability.md) ----
+
+// Writes `path` once freely, then again under a file-size limit of half its size (RLIMIT_FSIZE, as `ulimit
+// -f`): the second write must fail naming the file, and leave nothing in the folder: no partial file and no
+// temporary. Returns the error message.
+std::string write_cut_in_half(const std::string& name, const std::function<echo::Expected<void>(const std::string&)>& write) {
+  const std::filesystem::path dir = echo_test::scratch_dir() / ("half_disk_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
+  const auto whole = write(path);
+  EXPECT_TRUE(whole.has_value()) << whole.error().message;
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::remove(path);
+  rlimit previous{};
+  getrlimit(RLIMIT_FSIZE, &previous);
+  rlimit half = previous;
+  half.rlim_cur = size / 2;
+  setrlimit(RLIMIT_FSIZE, &half);
+  const auto cut = write(path);
+  setrlimit(RLIMIT_FSIZE, &previous);
+  EXPECT_FALSE(cut.has_value()) << name << ": a file cut in half was reported as written";
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << name << ": a partial or temporary file was left";
+  if (cut.has_value()) return "";
+  EXPECT_EQ(cut.error().code, echo::ErrorCode::io_failed);
+  EXPECT_NE(cut.error().message.find(path), std::string::npos) << cut.error().message;
+  return cut.error().message;
+}
+
+TEST_P(VideoRoundTrip, FileSizeLimitLeavesNoPartialVideo) {
+  const echo::Cine cine = make_cine(12, 96, 128, false, 40.0);
+  const std::string message =
+      write_cut_in_half("cine." + GetParam(), [&](const std::string& path) { return echo::write_video_file(cine, path); });
+  EXPECT_NE(message.find("File too large"), std::string::npos) << message;  // the reason, asked of the system
+}
+
+TEST(DicomWriter, FileSizeLimitLeavesNoPartialFile) {
+  const echo::Cine cine = make_cine(5, 96, 128, false);
+  const std::string message = write_cut_in_half("cine.dcm", [&](const std::string& path) { return echo::write_dicom_file(cine, path); });
+  EXPECT_NE(message.find("File too large"), std::string::npos) << message;
 }
 
 }  // namespace
