@@ -128,6 +128,63 @@ void mask_seeds(const fs::path& out, const echo::SynthCase& c, const fs::path& s
   }
 }
 
+// Model loading (fuzz_model): mode byte, manifest length (u32 LE), the shipped manifest, the shipped archive;
+// modes 0 (as given), 1 (hash rewritten to the archive's) and 4 (fp32 requested).
+void model_seeds(const fs::path& out) {
+  for (const char* name : {"lv_seg_int8", "lv_seg_fp32"}) {
+    const Bytes manifest = read_all(fs::path(ECHO_MODELS_DIR) / (std::string(name) + ".json"));
+    const Bytes archive = read_all(fs::path(ECHO_MODELS_DIR) / (std::string(name) + ".pt"));
+    if (manifest.empty() || archive.empty()) throw std::runtime_error(std::string("shipped model ") + name + " missing");
+    for (std::uint8_t mode : {0, 1, 4}) {
+      echo_fuzz::SeedWriter w;
+      w.byte(mode);
+      w.u16(static_cast<std::uint16_t>(manifest.size())), w.u16(0);
+      w.bytes().insert(w.bytes().end(), manifest.begin(), manifest.end());
+      w.bytes().insert(w.bytes().end(), archive.begin(), archive.end());
+      save(out / "model" / (std::string(name) + "_mode" + std::to_string(mode)), w.bytes());
+    }
+  }
+}
+
+// C ABI programs (fuzz_capi): a header choosing a small phantom, then 64-byte call blocks (op and arguments;
+// zeros are the ordinary call), as fuzz_capi.cpp reads them.
+Bytes capi_program(int frames, int fps, int heart_rate, int ef, const std::vector<Bytes>& calls,
+                   const Bytes& payload = {}) {
+  echo_fuzz::SeedWriter w;
+  w.u16(static_cast<std::uint16_t>(payload.size()));
+  w.byte(0);  // phantom pixels
+  w.u16(static_cast<std::uint16_t>(frames - 1)), w.u16(static_cast<std::uint16_t>(fps - 25));
+  w.u16(static_cast<std::uint16_t>(heart_rate - 40)), w.u16(static_cast<std::uint16_t>(ef - 10));
+  w.byte(3), w.byte(0), w.u16(0);  // seed, a4c without overlays, 64 px wide
+  w.bytes().resize(echo_fuzz::kCapiHeaderBytes, 0);
+  for (Bytes call : calls) {
+    call.resize(echo_fuzz::kCapiBlockBytes, 0);
+    w.bytes().insert(w.bytes().end(), call.begin(), call.end());
+  }
+  w.bytes().insert(w.bytes().end(), payload.begin(), payload.end());
+  return w.bytes();
+}
+
+void capi_seeds(const fs::path& out) {
+  // Ops: 0 cine, 1 analyse, 2 read result, 3 read cine, 4 session, 5 DICOM report, 6 destroy, 7 model, 8 misuse.
+  const std::vector<std::pair<const char*, std::vector<Bytes>>> programs = {
+      {"analyze_read", {{1}, {2, 0, 0}, {2, 0, 1}, {2, 0, 2}, {2, 0, 3}}},
+      {"cine_analyze", {{0}, {3}, {1, 0, 1, 0}, {2, 0, 2}, {6, 0, 1}}},
+      {"biplane", {{0}, {0, 0, 0, 1}, {1, 0, 2, 0, 1}, {2, 0, 0}}},
+      {"session", {{4, 0, 0}, {4, 0, 1, 15}, {4, 0, 2}, {4, 0, 1, 15}, {4, 0, 2}, {4, 0, 3}}},
+      {"dicom_report", {{1}, {5, 0, 0}, {5, 0, 1}, {5, 0, 1, 0, 1}, {5, 0, 2}}},
+      {"model_load", {{7, 240}, {1, 160}, {2, 0, 1}}},
+      {"misuse", {{8, 0, 0, 0}, {8, 0, 0, 1}, {8, 0, 0, 2}, {8, 0, 0, 8}, {8, 0, 0, 9}, {8, 0, 0, 10}, {8, 0, 0, 11},
+                  {8, 0, 0, 12}, {8, 0, 0, 13}, {6}, {2, 3, 0}}},
+  };
+  for (const auto& [name, calls] : programs)
+    save(out / "capi" / name, capi_program(16, 25, 140, 40, calls));
+  const Bytes dicm = {'D', 'I', 'C', 'M', 2, 0, 0, 0, 'U', 'L', 4, 0};
+  Bytes payload(128, 0);
+  std::copy(dicm.begin(), dicm.end(), payload.begin() + 60);
+  save(out / "capi" / "buffer", capi_program(8, 50, 90, 60, {{0, 1}, {1, 0, 3}, {3}}, payload));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,6 +205,8 @@ int main(int argc, char** argv) {
     video_seeds(out, grey.cine, scratch);
     frame_seeds(out, grey.cine);
     mask_seeds(out, phantom(4, false), scratch);
+    model_seeds(out);
+    capi_seeds(out);
     fs::remove_all(scratch);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_make_seeds: %s\n", e.what());

@@ -9,6 +9,8 @@
 namespace echo_fuzz {
 
 constexpr std::size_t kMasksHeaderBytes = 48;
+// fuzz_capi: the header and each call block (fuzz_capi.cpp).
+constexpr std::size_t kCapiHeaderBytes = 128, kCapiBlockBytes = 64;
 
 class SeedWriter {
  public:
