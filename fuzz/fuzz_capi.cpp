@@ -15,10 +15,8 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -170,29 +168,47 @@ struct Pixels {
   double mm_per_px = 0;
 };
 
-Pixels phantom_pixels(FuzzInput& in) {
-  using Key = std::tuple<int, int, int, int, int, int, int>;
-  static std::map<Key, Pixels> cache;
-  const Key key{in.range(1, 16), in.range(25, 100), in.range(40, 150), in.range(10, 80), in.byte(), in.byte() & 3,
-                in.range(64, 72)};
-  if (auto hit = cache.find(key); hit != cache.end()) return hit->second;
-  echo::SynthParams params;
-  std::tie(params.frame_count, params.fps, params.heart_rate_bpm, params.ef_percent, params.seed, std::ignore,
-           params.width) = key;
-  params.height = 64;
-  params.view = (std::get<5>(key) & 1) ? echo::SynthView::a2c : echo::SynthView::a4c;
-  params.overlays = (std::get<5>(key) & 2) != 0;
-  params.threads = 1;
-  Pixels out;
-  auto made = echo::generate_phantom(params);
-  ECHO_FUZZ_CHECK(made.has_value());
-  out.width = made->cine.cols, out.height = made->cine.rows, out.frames = made->cine.frame_count();
-  out.gray = made->cine.gray;
-  out.times_ms = made->cine.frame_times_ms;
-  out.mm_per_px = made->cine.calibration.mm_per_px_x;
-  if (cache.size() > 32) cache.clear();
-  return cache.emplace(key, std::move(out)).first->second;
+// A fixed set of tiny phantoms, made once (making one per input cost more than the calls under test): loops
+// with one measurable beat in both views, other EFs and rates, burned-in colour overlays, an artefact that the
+// gate refuses, too short a loop, a single frame.
+struct PhantomRecipe {
+  echo::SynthView view;
+  int frames, fps, heart_rate, ef, seed, width;
+  bool overlays;
+  std::vector<echo::Artifact> artifacts;
+};
+
+const std::vector<Pixels>& phantoms() {
+  static const std::vector<Pixels> made = [] {
+    const std::vector<PhantomRecipe> recipes = {
+        {echo::SynthView::a4c, 16, 25, 140, 40, 3, 64, false, {}},
+        {echo::SynthView::a2c, 16, 25, 140, 40, 3, 64, false, {}},
+        {echo::SynthView::a4c, 16, 25, 150, 65, 5, 72, false, {}},
+        {echo::SynthView::a4c, 16, 30, 120, 25, 7, 64, true, {}},
+        {echo::SynthView::a4c, 16, 25, 140, 40, 3, 64, false, {echo::Artifact::blur}},
+        {echo::SynthView::a4c, 8, 50, 90, 55, 9, 64, false, {}},
+        {echo::SynthView::a2c, 12, 25, 150, 30, 11, 64, false, {echo::Artifact::foreshortened}},
+        {echo::SynthView::a4c, 1, 25, 70, 55, 13, 64, false, {}},
+    };
+    std::vector<Pixels> out;
+    for (const PhantomRecipe& r : recipes) {
+      echo::SynthParams params;
+      params.view = r.view, params.frame_count = r.frames, params.fps = r.fps, params.heart_rate_bpm = r.heart_rate;
+      params.ef_percent = r.ef, params.seed = static_cast<std::uint64_t>(r.seed), params.width = r.width;
+      params.height = 64, params.overlays = r.overlays, params.artifacts = r.artifacts, params.threads = 1;
+      auto c = echo::generate_phantom(params);
+      ECHO_FUZZ_CHECK(c.has_value());
+      Pixels px;
+      px.width = c->cine.cols, px.height = c->cine.rows, px.frames = c->cine.frame_count();
+      px.gray = c->cine.gray, px.times_ms = c->cine.frame_times_ms, px.mm_per_px = c->cine.calibration.mm_per_px_x;
+      out.push_back(std::move(px));
+    }
+    return out;
+  }();
+  return made;
 }
+
+const Pixels& phantom_pixels(FuzzInput& in) { return phantoms()[in.byte() % phantoms().size()]; }
 
 Pixels payload_pixels(FuzzInput& in, const std::vector<std::uint8_t>& pattern) {
   Pixels out;
@@ -824,6 +840,7 @@ void destroy_all(FuzzInput& in, State& st) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   (void)shared_model();
+  (void)phantoms();
   return 0;
 }
 
@@ -840,6 +857,7 @@ static FuzzInput block(FuzzInput& in, std::size_t bytes) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   (void)shared_model();
+  (void)phantoms();
   FuzzInput whole(data, size);
   FuzzInput header = block(whole, kHeaderBytes);
   State st;

@@ -148,14 +148,11 @@ void model_seeds(const fs::path& out) {
 
 // C ABI programs (fuzz_capi): a header choosing a small phantom, then 64-byte call blocks (op and arguments;
 // zeros are the ordinary call), as fuzz_capi.cpp reads them.
-Bytes capi_program(int frames, int fps, int heart_rate, int ef, const std::vector<Bytes>& calls,
-                   const Bytes& payload = {}) {
+Bytes capi_program(int phantom, const std::vector<Bytes>& calls, const Bytes& payload = {}) {
   echo_fuzz::SeedWriter w;
   w.u16(static_cast<std::uint16_t>(payload.size()));
-  w.byte(0);  // phantom pixels
-  w.u16(static_cast<std::uint16_t>(frames - 1)), w.u16(static_cast<std::uint16_t>(fps - 25));
-  w.u16(static_cast<std::uint16_t>(heart_rate - 40)), w.u16(static_cast<std::uint16_t>(ef - 10));
-  w.byte(3), w.byte(0), w.u16(0);  // seed, a4c without overlays, 64 px wide
+  w.byte(0);  // phantom pixels ...
+  w.byte(static_cast<std::uint8_t>(phantom));  // ... of this recipe (fuzz_capi.cpp, phantoms())
   w.bytes().resize(echo_fuzz::kCapiHeaderBytes, 0);
   for (Bytes call : calls) {
     call.resize(echo_fuzz::kCapiBlockBytes, 0);
@@ -177,12 +174,14 @@ void capi_seeds(const fs::path& out) {
       {"misuse", {{8, 0, 0, 0}, {8, 0, 0, 1}, {8, 0, 0, 2}, {8, 0, 0, 8}, {8, 0, 0, 9}, {8, 0, 0, 10}, {8, 0, 0, 11},
                   {8, 0, 0, 12}, {8, 0, 0, 13}, {6}, {2, 3, 0}}},
   };
-  for (const auto& [name, calls] : programs)
-    save(out / "capi" / name, capi_program(16, 25, 140, 40, calls));
+  for (const auto& [name, calls] : programs) save(out / "capi" / name, capi_program(0, calls));
+  save(out / "capi" / "a2c_biplane", capi_program(1, {{0}, {0, 0, 0, 1}, {1, 0, 2, 1, 0}, {5, 0, 0}}));
+  save(out / "capi" / "colour_analyze_render", capi_program(3, {{1}, {2, 0, 3}, {9, 0, 2}, {1}, {2, 0, 1}}));
+  save(out / "capi" / "refused_blur", capi_program(4, {{1}, {2, 0, 0}, {2, 0, 1}}));
   const Bytes dicm = {'D', 'I', 'C', 'M', 2, 0, 0, 0, 'U', 'L', 4, 0};
   Bytes payload(128, 0);
   std::copy(dicm.begin(), dicm.end(), payload.begin() + 60);
-  save(out / "capi" / "buffer", capi_program(8, 50, 90, 60, {{0, 1}, {1, 0, 3}, {3}}, payload));
+  save(out / "capi" / "buffer", capi_program(5, {{0, 1}, {1, 0, 3}, {3}}, payload));
 }
 
 }  // namespace
