@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 namespace echo::io_detail {
@@ -46,6 +47,9 @@ bool gdcm_reads_as_palette(std::string value) {
   return value.size() <= kPalette.size() && kPalette.compare(0, value.size(), value) == 0;
 }
 
+// GDCM's PixelFormat reads bit-mask spellings of Bits Allocated / Stored as the widths they mean.
+int gdcm_bit_count(int value) { return value == 0xffff ? 16 : value == 0x0fff ? 12 : value == 0x00ff ? 8 : value; }
+
 bool long_form_vr(const char* vr) {
   static const char* const kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
   for (const char* name : kLong)
@@ -86,6 +90,9 @@ class Walker {
       // An absurdly long value is taken as palette: its lookup tables are then required, a safe refusal.
       std::string value(std::min<std::uint32_t>(length, kMaxPhotometricBytes), ' ');
       palette_ = length > kMaxPhotometricBytes || (read(pos, value.data(), value.size()) && gdcm_reads_as_palette(value));
+    } else if (element == 0x0002) {
+      unsigned char b[2];
+      samples_per_pixel_ = length == 2 && read(pos, b, 2) ? u16(b) : 0;
     } else if (element == 0x0100 && length == 2) {
       unsigned char b[2];
       if (read(pos, b, 2)) bits_allocated_ = u16(b);
@@ -105,13 +112,17 @@ class Walker {
     }
   }
   Walk image_attributes() {
+    // GDCM's PixelFormat asserts on Samples per Pixel other than 1, 3 or 4 (present but empty reads as 0).
+    if (samples_per_pixel_ && *samples_per_pixel_ != 1 && *samples_per_pixel_ != 3 && *samples_per_pixel_ != 4)
+      return truncated(0, "Samples per Pixel " + std::to_string(*samples_per_pixel_) + " (must be 1, 3 or 4)");
     // GDCM's pixel codecs assert Bits Stored == Bits Allocated when 8 bits are allocated (ImageCodec::
-    // DecodeByStreams); a missing Bits Stored reads as 0 there.
-    if (bits_allocated_ == 8 && bits_stored_ != 8)
-      return unsupported("Bits Stored " + std::to_string(bits_stored_) + " with Bits Allocated 8 is not supported");
+    // DecodeByStreams). GDCM ignores a Bits Stored of 0 or above Bits Allocated (it stays Bits Allocated).
+    const int allocated = gdcm_bit_count(bits_allocated_), stored = gdcm_bit_count(bits_stored_);
+    if (allocated == 8 && stored >= 1 && stored < 8)
+      return unsupported("Bits Stored " + std::to_string(stored) + " with Bits Allocated 8 is not supported");
     if (!palette_) return Walk::ok;
-    if (bits_allocated_ != 8 && bits_allocated_ != 16)
-      return truncated(0, "PALETTE COLOR with Bits Allocated " + std::to_string(bits_allocated_) + " (must be 8 or 16)");
+    if (allocated != 8 && allocated != 16)
+      return truncated(0, "PALETTE COLOR with Bits Allocated " + std::to_string(allocated) + " (must be 8 or 16)");
     // Each of red, green, blue: a descriptor and LUT data of entries x bits / 8 bytes (or segmented data);
     // GDCM aborts otherwise (LookupTable::SetLUT, PixmapReader).
     for (int i = 0; i < 3; ++i) {
@@ -258,6 +269,7 @@ class Walker {
   std::uint64_t size_;
   bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, palette_ = false;
   int bits_allocated_ = 0, bits_stored_ = 0;
+  std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
   std::int64_t lut_entries_[3] = {0, 0, 0}, lut_bits_[3] = {0, 0, 0}, lut_bytes_[3] = {-1, -1, -1};
   bool segmented_[3] = {false, false, false};
   std::string problem_;

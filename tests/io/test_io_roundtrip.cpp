@@ -386,6 +386,30 @@ TEST(DicomReader, EightBitsAllocatedWithOtherBitsStoredIsRefusedNotAborted) {
   EXPECT_NE(cine.error().message.find("Bits Stored 7"), std::string::npos) << cine.error().message;
 }
 
+TEST(DicomReader, SamplesPerPixelOtherThanOneThreeFourIsRefusedNotAborted) {
+  const auto dir = echo_test::scratch_dir();
+  const std::string path = rewrite_uncompressed(dir, "spp2.dcm", [](gdcm::DataSet& ds) {
+    set_element(ds, 0x0002, gdcm::VR::US, std::string("\x02\x00", 2));
+  });
+  auto cine = echo::read_dicom_file(path);
+  ASSERT_FALSE(cine.has_value());
+  EXPECT_EQ(cine.error().code, echo::ErrorCode::malformed);
+  EXPECT_NE(cine.error().message.find("Samples per Pixel 2"), std::string::npos) << cine.error().message;
+}
+
+TEST(DicomReader, BitsStoredThatGdcmIgnoresStillReads) {
+  // 0 and above Bits Allocated are ignored by GDCM (Bits Stored stays 8): the file reads as before.
+  for (const char* stored : {"\x00\x00", "\x0c\x00"}) {
+    const auto dir = echo_test::scratch_dir();
+    const std::string path = rewrite_uncompressed(dir, "bits.dcm", [stored](gdcm::DataSet& ds) {
+      set_element(ds, 0x0101, gdcm::VR::US, std::string(stored, 2));
+    });
+    auto cine = echo::read_dicom_file(path);
+    ASSERT_TRUE(cine.has_value()) << cine.error().message;
+    EXPECT_EQ(cine->frame_count(), 2);
+  }
+}
+
 TEST(DicomReader, TruncatedPaletteNameWithoutTablesIsRefusedNotAborted) {
   const auto dir = echo_test::scratch_dir();
   const std::string path = rewrite_uncompressed(dir, "palette.dcm", [](gdcm::DataSet& ds) {
