@@ -87,9 +87,13 @@ class Walker {
   void remember_image_attribute(std::uint16_t group, std::uint16_t element, std::uint64_t pos, std::uint32_t length) {
     if (group != 0x0028) return;
     if (element == 0x0004) {
+      photometric_present_ = length > 0;  // GDCM treats an empty value as absent
       // An absurdly long value is taken as palette: its lookup tables are then required, a safe refusal.
       std::string value(std::min<std::uint32_t>(length, kMaxPhotometricBytes), ' ');
       palette_ = length > kMaxPhotometricBytes || (read(pos, value.data(), value.size()) && gdcm_reads_as_palette(value));
+    } else if (element == 0x0006) {
+      unsigned char b[2];
+      planar_configuration_ = length == 0 ? 0 : length == 2 && read(pos, b, 2) ? u16(b) : 0xffff;
     } else if (element == 0x0002) {
       unsigned char b[2];
       samples_per_pixel_ = length == 2 && read(pos, b, 2) ? u16(b) : 0;
@@ -115,6 +119,13 @@ class Walker {
     // GDCM's PixelFormat asserts on Samples per Pixel other than 1, 3 or 4 (present but empty reads as 0).
     if (samples_per_pixel_ && *samples_per_pixel_ != 1 && *samples_per_pixel_ != 3 && *samples_per_pixel_ != 4)
       return truncated(0, "Samples per Pixel " + std::to_string(*samples_per_pixel_) + " (must be 1, 3 or 4)");
+    // Without Photometric Interpretation GDCM asserts one sample per pixel (PixmapReader).
+    const int samples = samples_per_pixel_.value_or(1);
+    if (!photometric_present_ && samples != 1)
+      return truncated(0, "no Photometric Interpretation with Samples per Pixel " + std::to_string(samples));
+    // GDCM zeroes Planar Configuration unless there are 3 samples, and then asserts it is 0 or 1 (Bitmap).
+    if (samples == 3 && planar_configuration_ > 1)
+      return truncated(0, "Planar Configuration " + std::to_string(planar_configuration_) + " (must be 0 or 1)");
     // GDCM's pixel codecs assert Bits Stored == Bits Allocated when 8 bits are allocated (ImageCodec::
     // DecodeByStreams). GDCM ignores a Bits Stored of 0 or above Bits Allocated (it stays Bits Allocated).
     const int allocated = gdcm_bit_count(bits_allocated_), stored = gdcm_bit_count(bits_stored_);
@@ -270,6 +281,8 @@ class Walker {
   bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, palette_ = false;
   int bits_allocated_ = 0, bits_stored_ = 0;
   std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
+  int planar_configuration_ = 0;           // 0xffff when present but unreadable
+  bool photometric_present_ = false;
   std::int64_t lut_entries_[3] = {0, 0, 0}, lut_bits_[3] = {0, 0, 0}, lut_bytes_[3] = {-1, -1, -1};
   bool segmented_[3] = {false, false, false};
   std::string problem_;

@@ -397,6 +397,25 @@ TEST(DicomReader, SamplesPerPixelOtherThanOneThreeFourIsRefusedNotAborted) {
   EXPECT_NE(cine.error().message.find("Samples per Pixel 2"), std::string::npos) << cine.error().message;
 }
 
+TEST(DicomReader, ColourWithoutPhotometricOrWithPlanarTwoIsRefusedNotAborted) {
+  const auto dir = echo_test::scratch_dir();
+  const std::string no_photometric = rewrite_uncompressed(dir, "nopi.dcm", [](gdcm::DataSet& ds) {
+    set_element(ds, 0x0002, gdcm::VR::US, std::string("\x03\x00", 2));
+    ds.Remove(gdcm::Tag(0x0028, 0x0004));
+  });
+  auto cine = echo::read_dicom_file(no_photometric);
+  ASSERT_FALSE(cine.has_value());
+  EXPECT_NE(cine.error().message.find("no Photometric Interpretation"), std::string::npos) << cine.error().message;
+  const std::string planar = rewrite_uncompressed(dir, "planar.dcm", [](gdcm::DataSet& ds) {
+    set_element(ds, 0x0002, gdcm::VR::US, std::string("\x03\x00", 2));
+    set_element(ds, 0x0004, gdcm::VR::CS, "RGB ");
+    set_element(ds, 0x0006, gdcm::VR::US, std::string("\x02\x00", 2));
+  });
+  cine = echo::read_dicom_file(planar);
+  ASSERT_FALSE(cine.has_value());
+  EXPECT_NE(cine.error().message.find("Planar Configuration 2"), std::string::npos) << cine.error().message;
+}
+
 TEST(DicomReader, BitsStoredThatGdcmIgnoresStillReads) {
   // 0 and above Bits Allocated are ignored by GDCM (Bits Stored stays 8): the file reads as before.
   for (const char* stored : {"\x00\x00", "\x0c\x00"}) {
