@@ -115,7 +115,18 @@ class Walker {
       segmented_[element - 0x1221] = true;
     }
   }
+  // GDCM reads the pixel spacing of an ultrasound image from the first item of the Sequence of Ultrasound
+  // Regions and asserts that it holds Physical Delta X and Y (ImageHelper::GetSpacingValue).
+  static constexpr std::int64_t kRegionSequence = 0x00186011;
+  void remember_region_attribute(std::int64_t tag, std::uint32_t length) {
+    if (top_tag_ != kRegionSequence || top_item_count_ != 1) return;
+    if (tag == 0x0018602c) region_delta_bytes_[0] = length;
+    if (tag == 0x0018602e) region_delta_bytes_[1] = length;
+  }
   Walk image_attributes() {
+    if (region_sequence_seen_ && (region_delta_bytes_[0] != 8 || region_delta_bytes_[1] != 8))
+      return truncated(0, "the first item of the Sequence of Ultrasound Regions (0018,6011) lacks a Physical Delta X "
+                          "or Y (0018,602C / 602E) of one value");
     // GDCM's PixelFormat asserts on Samples per Pixel other than 1, 3 or 4 (present but empty reads as 0).
     if (samples_per_pixel_ && *samples_per_pixel_ != 1 && *samples_per_pixel_ != 3 && *samples_per_pixel_ != 4)
       return truncated(0, "Samples per Pixel " + std::to_string(*samples_per_pixel_) + " (must be 1, 3 or 4)");
@@ -168,6 +179,8 @@ class Walker {
       if (group != 0xfffe) {
         if (tag <= previous_tag) return truncated(pos, tag_text(group, element) + " is out of ascending tag order");
         previous_tag = tag;
+        if (depth == 0) top_tag_ = tag;
+        if (depth == 0 && tag == kRegionSequence) region_sequence_seen_ = true;
       }
       if (group == 0xfffe) {
         if (element == 0xe00d && in_undefined_item) {
@@ -201,6 +214,8 @@ class Walker {
         length = u32(h + 4);
       }
       pos += header;
+      // Implicit VR: GDCM knows the region sequence from its dictionary and reads its items.
+      if (!explicit_vr_ && depth == 0 && tag == kRegionSequence) sequence = true;
       const bool pixel_data = group == 0x7fe0 && element == 0x0010;
       // GDCM asserts unless an undefined length belongs to an SQ, a UN, or OB/OW pixel data, and on pixel
       // data encoded as SQ or as an undefined-length UN.
@@ -223,6 +238,7 @@ class Walker {
                                   std::to_string(limit - pos) + " remain");
       }
       if (depth == 0) remember_image_attribute(group, element, pos, length);
+      if (depth == 2) remember_region_attribute(tag, length);
       if (sequence) {
         std::uint64_t inner = pos;
         const Walk walk = items(inner, pos + length, true, false, depth + 1, tag_text(group, element));
@@ -239,6 +255,7 @@ class Walker {
   // A defined-length sequence (`defined`) ends at `limit`, with or without a delimiter.
   Walk items(std::uint64_t& pos, std::uint64_t limit, bool defined, bool fragments, int depth, const std::string& owner) {
     if (depth > kMaxDepth) return truncated(pos, "sequences nested deeper than " + std::to_string(kMaxDepth));
+    if (depth == 1) top_item_count_ = 0;
     while (true) {
       if (pos == limit && (fragments || defined)) return Walk::ok;
       unsigned char h[8];
@@ -249,6 +266,7 @@ class Walker {
       if (group != 0xfffe || (element != 0xe000 && element != 0xe0dd))
         return truncated(pos - 8, "found " + tag_text(group, element) + " where an item of " + owner + " was expected");
       if (element == 0xe0dd) return Walk::ok;
+      if (depth == 1) ++top_item_count_;
       if (length == kUndefinedLength) {
         if (fragments) return truncated(pos - 8, "a fragment of " + owner + " has an undefined length");
         const Walk walk = elements(pos, limit, true, depth + 1);
@@ -283,6 +301,10 @@ class Walker {
   std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
   int planar_configuration_ = 0;           // 0xffff when present but unreadable
   bool photometric_present_ = false;
+  std::int64_t top_tag_ = -1;           // the top-level element being walked
+  int top_item_count_ = 0;              // items of that element's sequence so far
+  bool region_sequence_seen_ = false;
+  std::int64_t region_delta_bytes_[2] = {-1, -1};  // Physical Delta X / Y in the first region item
   std::int64_t lut_entries_[3] = {0, 0, 0}, lut_bits_[3] = {0, 0, 0}, lut_bytes_[3] = {-1, -1, -1};
   bool segmented_[3] = {false, false, false};
   std::string problem_;
