@@ -9,12 +9,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "echo/file_io.hpp"
 #include "echo/io.hpp"
 #include "echo/vlm.hpp"
 #include "echo_capi_handles.hpp"
@@ -318,10 +318,9 @@ class ScratchDir {
 };
 
 Expected<void> write_file(const fs::path& path, const void* data, std::size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-  out.close();
-  if (!out) return make_error(ErrorCode::io_failed, "echo_model_load_from_memory: cannot write " + path.string());
+  // All or nothing, and a file-size limit fails the call instead of killing the host (echo/file_io.hpp).
+  auto written = write_file_atomically(path.string(), data, size);
+  if (!written) return make_error(written.error().code, "echo_model_load_from_memory: " + written.error().message);
   return {};
 }
 

@@ -2,6 +2,7 @@
 #include "echo/file_io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <vector>
 
 namespace echo {
 namespace {
@@ -72,41 +74,160 @@ int write_all(int fd, const unsigned char* data, std::size_t size) {
   return 0;
 }
 
-}  // namespace
+tl::unexpected<Error> io_error(const std::string& path, const std::string& step, int error) {
+  return make_error(ErrorCode::io_failed,
+                    "writing '" + path + "': " + step + " failed (" + os_reason(error) + "); nothing was written");
+}
 
-Expected<void> write_file_atomically(const std::string& path, const void* data, std::size_t size) {
+Expected<void> check_path(const std::string& path, const void* data, std::size_t size) {
   if (path.empty()) return make_error(ErrorCode::invalid_argument, "writing a file: empty path");
   if (data == nullptr && size > 0) return make_error(ErrorCode::invalid_argument, "writing '" + path + "': no data");
-  const std::filesystem::path target(path);
-  const std::string temporary = temporary_name(target);
-  auto failed = [&](const char* step, int error) {
-    ::unlink(temporary.c_str());
-    return make_error(ErrorCode::io_failed, "writing '" + path + "': " + step + " failed (" + os_reason(error) +
-                                                "); nothing was written");
-  };
-  HoldFileSizeSignal hold;
+  return {};
+}
+
+// Opens a new temporary for writing; the error names `path` and the system's reason.
+Expected<int> create_temporary(const std::string& temporary, const std::string& path) {
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int error = errno;
-    return make_error(ErrorCode::io_failed, "writing '" + path + "': cannot create a file in its folder (" +
-                                                os_reason(error) + "); nothing was written");
-  }
-  if (const int error = write_all(fd, static_cast<const unsigned char*>(data), size); error != 0) {
-    ::close(fd);
-    return failed("write", error);
-  }
+  if (fd >= 0) return fd;
+  const int error = errno;
+  return make_error(ErrorCode::io_failed, "writing '" + path + "': cannot create a file in its folder (" +
+                                              os_reason(error) + "); nothing was written");
+}
+
+// Flushes and closes `fd` (the temporary of `path`); on failure removes the temporary.
+Expected<void> flush_and_close(int fd, const std::string& temporary, const std::string& path) {
   if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
     const int error = errno;
     ::close(fd);
-    return failed("flush", error);
+    ::unlink(temporary.c_str());
+    return io_error(path, "flush", error);
   }
-  if (::close(fd) != 0) return failed("close", errno);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return failed("rename", errno);
+  if (::close(fd) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return io_error(path, "close", error);
+  }
   return {};
+}
+
+// Writes `path`'s bytes to a new temporary beside it, flushed and closed; returns the temporary's name. On
+// failure nothing is left.
+Expected<std::string> stage(const std::string& path, const void* data, std::size_t size) {
+  if (auto ok = check_path(path, data, size); !ok) return tl::unexpected(ok.error());
+  const std::string temporary = temporary_name(std::filesystem::path(path));
+  auto created = create_temporary(temporary, path);
+  if (!created) return tl::unexpected(created.error());
+  const int fd = *created;
+  if (const int error = write_all(fd, static_cast<const unsigned char*>(data), size); error != 0) {
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    return io_error(path, "write", error);
+  }
+  if (auto ok = flush_and_close(fd, temporary, path); !ok) return tl::unexpected(ok.error());
+  return temporary;
+}
+
+// Encoders that write to a path (OpenCV's video writer) do not say why a write failed: asks the system by
+// growing the file by 1 MiB. "" when it can grow (the failure was not the disk's).
+std::string why_it_cannot_grow(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return os_reason(errno);
+  struct stat info {};
+  int error = ::fstat(fd, &info) == 0 ? ::posix_fallocate(fd, info.st_size, 1 << 20) : errno;
+  if (error == EOPNOTSUPP || error == EINVAL) {  // no fallocate here: write instead
+    const std::vector<unsigned char> zeros(1 << 20, 0);
+    error = write_all(fd, zeros.data(), zeros.size());
+  }
+  ::close(fd);
+  return error == 0 ? "" : os_reason(error);
+}
+
+Expected<void> commit(const std::string& temporary, const std::string& path) {
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return io_error(path, "rename", error);
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<void> write_file_atomically(const std::string& path, const void* data, std::size_t size) {
+  HoldFileSizeSignal hold;
+  auto temporary = stage(path, data, size);
+  if (!temporary) return tl::unexpected(temporary.error());
+  return commit(*temporary, path);
 }
 
 Expected<void> write_file_atomically(const std::string& path, const std::string& bytes) {
   return write_file_atomically(path, bytes.data(), bytes.size());
+}
+
+Expected<void> write_files_atomically(const std::vector<FileBytes>& files) {
+  HoldFileSizeSignal hold;
+  std::vector<std::string> temporaries;
+  for (const FileBytes& file : files) {
+    auto temporary = stage(file.path, file.data, file.size);
+    if (!temporary) {
+      for (const std::string& t : temporaries) ::unlink(t.c_str());
+      return tl::unexpected(temporary.error());
+    }
+    temporaries.push_back(std::move(*temporary));
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (auto renamed = commit(temporaries[i], files[i].path); !renamed) {
+      for (std::size_t j = i + 1; j < files.size(); ++j) ::unlink(temporaries[j].c_str());
+      for (std::size_t j = 0; j < i; ++j) ::unlink(files[j].path.c_str());
+      return renamed;
+    }
+  }
+  return {};
+}
+
+Expected<void> write_file_atomically_via(const std::string& path,
+                                         const std::function<Expected<void>(const std::string& temporary)>& encode) {
+  if (auto ok = check_path(path, nullptr, 0); !ok) return ok;
+  const std::filesystem::path target(path);
+  const std::string temporary = temporary_name(target) + target.extension().string();
+  HoldFileSizeSignal hold;
+  // Created here first, so that a folder that cannot take it is reported with the system's reason.
+  auto created = create_temporary(temporary, path);
+  if (!created) return tl::unexpected(created.error());
+  ::close(*created);
+  Expected<void> encoded = make_error(ErrorCode::internal, "writing '" + path + "': the encoder failed");
+  try {
+    encoded = encode(temporary);
+  } catch (const std::exception& e) {
+    encoded = make_error(ErrorCode::internal, "writing '" + path + "': " + e.what());
+  }
+  if (!encoded) {
+    const std::string reason = encoded.error().code == ErrorCode::io_failed ? why_it_cannot_grow(temporary) : "";
+    ::unlink(temporary.c_str());
+    if (reason.empty()) return encoded;
+    return make_error(ErrorCode::io_failed, encoded.error().message + " (" + reason + "); nothing was written");
+  }
+  const int fd = ::open(temporary.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return io_error(path, "reading back the encoded file", error);
+  }
+  if (auto ok = flush_and_close(fd, temporary, path); !ok) return ok;
+  return commit(temporary, path);
+}
+
+Expected<void> GrowingFile::append(const std::string& text) {
+  text_ += text;
+  if (written_ && std::chrono::steady_clock::now() - last_write_ < interval_) return {};
+  return flush();
+}
+
+Expected<void> GrowingFile::flush() {
+  if (auto written = write_file_atomically(path_, text_); !written) return written;
+  written_ = true;
+  last_write_ = std::chrono::steady_clock::now();
+  return {};
 }
 
 }  // namespace echo

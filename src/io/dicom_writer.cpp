@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include <gdcmImage.h>
 #include <gdcmImageChangeTransferSyntax.h>
@@ -13,6 +13,7 @@
 #include <gdcmSequenceOfItems.h>
 #include <gdcmWriter.h>
 
+#include "echo/file_io.hpp"
 #include "io/gdcm_util.hpp"
 #include "io/io_internal.hpp"
 
@@ -323,13 +324,14 @@ Expected<void> write_dicom(const Cine& cine, const std::string& path, const Dico
 
   gdcm::FileMetaInformation& header = writer.GetFile().GetHeader();
   header.SetDataSetTransferSyntax(target_syntax(options));
-  // Our own stream: this GDCM build asserts (aborts) in SetFileName when the file cannot be opened.
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return make_error(ErrorCode::io_failed, writing(path) + "cannot create the file (directory missing or not writable)");
+  // Encoded in memory (this GDCM build asserts in SetFileName when a file cannot be opened), then written all
+  // or nothing (echo/file_io.hpp).
+  std::ostringstream out(std::ios::binary);
   writer.SetStream(out);
   if (!writer.Write()) return make_error(ErrorCode::io_failed, writing(path) + "GDCM could not write the data set");
-  out.close();
-  if (!out) return make_error(ErrorCode::io_failed, writing(path) + "write failed (disk full?)");
+  const std::string bytes = out.str();
+  out.str(std::string());  // one copy of a large cine in memory, not two
+  if (auto written = write_file_atomically(path, bytes); !written) return written;
   return {};
 }
 

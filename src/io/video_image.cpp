@@ -8,6 +8,7 @@
 #include <opencv2/videoio.hpp>
 #include <opencv2/videoio/registry.hpp>
 
+#include "echo/file_io.hpp"
 #include "io/io_internal.hpp"
 
 namespace echo {
@@ -60,11 +61,12 @@ void bgr_into_cine(const cv::Mat& bgr, Cine& cine, int frame, ColorFrame* colour
   }
 }
 
+// FFmpeg explicitly: with CAP_ANY OpenCV first tries GStreamer, which leaks on every open of a file it
+// cannot play (fuzz_video) and prints to stderr.
+int video_backend() { return cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY; }
+
 Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
-  // FFmpeg explicitly: with CAP_ANY OpenCV first tries GStreamer, which leaks on every open of a file it
-  // cannot play (fuzz_video) and prints to stderr.
-  const int backend = cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY;
-  cv::VideoCapture capture(path, backend);
+  cv::VideoCapture capture(path, video_backend());
   if (!capture.isOpened()) {
     return make_error(ErrorCode::unsupported, reading(path) + "not a video the OpenCV back ends can open");
   }
@@ -179,6 +181,17 @@ Expected<Cine> read_image_file(const std::string& path, const ReadOptions& optio
   return guarded(path, [&] { return read_image(path, options); });
 }
 
+namespace {
+
+int readable_frames(const std::string& path) {
+  cv::VideoCapture capture(path, video_backend());
+  int frames = 0;
+  while (capture.isOpened() && capture.grab()) ++frames;
+  return frames;
+}
+
+}  // namespace
+
 Expected<void> write_video_file(const Cine& cine, const std::string& path) {
   const std::string what = "writing '" + path + "': ";
   if (cine.rows <= 0 || cine.cols <= 0 || cine.frame_count() <= 0 || cine.gray.size() % cine.frame_bytes() != 0) {
@@ -193,20 +206,32 @@ Expected<void> write_video_file(const Cine& cine, const std::string& path) {
     return make_error(ErrorCode::unsupported, what + "unknown video extension (use .avi or .mp4)");
   }
   const double fps = cine.fps() > 0.0 ? cine.fps() : 25.0;
-  try {
-    cv::VideoWriter writer(path, fourcc, fps, cv::Size(cine.cols, cine.rows), true);
-    if (!writer.isOpened()) return make_error(ErrorCode::io_failed, what + "the video writer could not be opened");
-    cv::Mat bgr;
-    for (int i = 0; i < cine.frame_count(); ++i) {
-      const cv::Mat gray(cine.rows, cine.cols, CV_8UC1, const_cast<std::uint8_t*>(cine.frame(i)));
-      cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
-      writer.write(bgr);
+  // OpenCV's writer needs a path and does not report a failed write: it writes to a temporary that is read
+  // back (frame count) before it is renamed over `path` (echo/file_io.hpp).
+  return write_file_atomically_via(path, [&](const std::string& temporary) -> Expected<void> {
+    try {
+      cv::VideoWriter writer(temporary, fourcc, fps, cv::Size(cine.cols, cine.rows), true);
+      if (!writer.isOpened()) return make_error(ErrorCode::io_failed, what + "the video writer could not be opened");
+      cv::Mat bgr;
+      for (int i = 0; i < cine.frame_count(); ++i) {
+        const cv::Mat gray(cine.rows, cine.cols, CV_8UC1, const_cast<std::uint8_t*>(cine.frame(i)));
+        cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
+        writer.write(bgr);
+      }
+      writer.release();
+      // Every frame is read back: the header's frame count is written within the first kilobytes and can
+      // survive a file cut short by a full disk or a file-size limit.
+      const int frames = readable_frames(temporary);
+      if (frames != cine.frame_count()) {
+        return make_error(ErrorCode::io_failed, what + "only " + std::to_string(frames) + " of " +
+                                                    std::to_string(cine.frame_count()) +
+                                                    " frames could be written");
+      }
+    } catch (const std::exception& e) {
+      return make_error(ErrorCode::io_failed, what + "video encoding failed (" + e.what() + ")");
     }
-    writer.release();
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::io_failed, what + "video encoding failed (" + e.what() + ")");
-  }
-  return {};
+    return {};
+  });
 }
 
 }  // namespace echo

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 
 #include "echo/dicom_report.hpp"
+#include "echo/file_io.hpp"
 #include "echo/report.hpp"
 #include "io/gdcm_util.hpp"
 #include "report/dicom_internal.hpp"
@@ -200,15 +200,6 @@ Expected<DicomReport> build_report(const DicomReportInput& input, const DicomRep
 
 std::string writing(const std::string& path) { return "DICOM report: writing '" + path + "': "; }
 
-Expected<void> write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return make_error(ErrorCode::io_failed, writing(path) + "cannot create the file");
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return make_error(ErrorCode::io_failed, writing(path) + "write failed (disk full?)");
-  return {};
-}
-
 }  // namespace
 
 Expected<DicomReport> make_dicom_report(const DicomReportInput& input, const DicomReportOptions& options) {
@@ -228,26 +219,15 @@ Expected<std::vector<std::string>> write_dicom_report(const DicomReport& report,
   std::error_code ec;
   fs::create_directories(directory, ec);
   if (ec) return make_error(ErrorCode::io_failed, writing(directory) + "cannot create the directory (" + ec.message() + ")");
-  std::vector<std::string> temporary, final_paths;
-  const auto remove_all = [&] {
-    for (const std::string& p : temporary) fs::remove(p, ec);
-  };
+  // The SR and its images are one set: all are written, or none (echo/file_io.hpp).
+  std::vector<std::string> final_paths;
+  std::vector<FileBytes> files;
   for (const DicomObject& object : report.objects) {
-    const std::string path = (fs::path(directory) / (object.kind + ".dcm")).string();
-    temporary.push_back(path + ".partial");
-    final_paths.push_back(path);
-    if (auto written = write_bytes(temporary.back(), object.bytes); !written) {
-      remove_all();
-      return tl::unexpected(written.error());
-    }
+    final_paths.push_back((fs::path(directory) / (object.kind + ".dcm")).string());
+    files.push_back({final_paths.back(), object.bytes.data(), object.bytes.size()});
   }
-  for (std::size_t i = 0; i < temporary.size(); ++i) {
-    fs::rename(temporary[i], final_paths[i], ec);
-    if (ec) {
-      remove_all();
-      for (std::size_t j = 0; j < i; ++j) fs::remove(final_paths[j], ec);
-      return make_error(ErrorCode::io_failed, writing(final_paths[i]) + "rename failed");
-    }
+  if (auto written = write_files_atomically(files); !written) {
+    return make_error(written.error().code, "DICOM report: " + written.error().message);
   }
   return final_paths;
 }

@@ -2,6 +2,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -103,7 +106,10 @@ Expected<ImageRgb8> render_volume_curve(const AnalysisResult& result, int width,
   return report_detail::from_bgr(canvas);
 }
 
-Expected<void> write_png(const ImageRgb8& image, const std::string& path) {
+namespace {
+
+// The PNG bytes of `image`; `path` only names the file in errors.
+Expected<std::vector<std::uint8_t>> encode_png(const ImageRgb8& image, const std::string& path) {
   if (image.width <= 0 || image.height <= 0 ||
       image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * 3) {
     return make_error(ErrorCode::invalid_argument, "writing '" + path + "': empty or inconsistent image");
@@ -117,7 +123,15 @@ Expected<void> write_png(const ImageRgb8& image, const std::string& path) {
   } catch (const cv::Exception& e) {
     return make_error(ErrorCode::internal, "writing '" + path + "': " + e.what());
   }
-  return write_file_atomically(path, png.data(), png.size());  // all or nothing (full disk, read-only folder)
+  return png;
+}
+
+}  // namespace
+
+Expected<void> write_png(const ImageRgb8& image, const std::string& path) {
+  auto png = encode_png(image, path);
+  if (!png) return tl::unexpected(png.error());
+  return write_file_atomically(path, png->data(), png->size());  // all or nothing (full disk, read-only folder)
 }
 
 Expected<void> write_overlays(const Cine& cine, const AnalysisResult& result, const std::string& directory) {
@@ -125,15 +139,13 @@ Expected<void> write_overlays(const Cine& cine, const AnalysisResult& result, co
   std::filesystem::create_directories(directory, ec);
   if (ec) return make_error(ErrorCode::io_failed, "overlay folder '" + directory + "': " + ec.message());
   const std::filesystem::path dir(directory);
-  // The set is all or nothing too: a failure removes the pictures this call already wrote.
-  std::vector<std::filesystem::path> written_files;
-  auto write = [&](const ImageRgb8& image, const char* name) -> Expected<void> {
-    auto written = write_png(image, (dir / name).string());
-    if (!written) {
-      for (const auto& file : written_files) std::filesystem::remove(file, ec);
-      return written;
-    }
-    written_files.push_back(dir / name);
+  // The set is all or nothing too: every picture is encoded first, then the set is written together.
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> pngs;
+  auto add = [&](const ImageRgb8& image, const char* name) -> Expected<void> {
+    const std::string path = (dir / name).string();
+    auto png = encode_png(image, path);
+    if (!png) return tl::unexpected(png.error());
+    pngs.emplace_back(path, std::move(*png));
     return {};
   };
   for (auto [keyframe, name, label] : {std::tuple{&result.ed, "ed.png", "end-diastole"},
@@ -142,12 +154,14 @@ Expected<void> write_overlays(const Cine& cine, const AnalysisResult& result, co
     auto image = render_keyframe_overlay(cine, *keyframe, std::string(label) + " (frame " +
                                                               std::to_string(keyframe->frame) + ")");
     if (!image) return tl::unexpected(image.error());
-    if (auto written = write(*image, name); !written) return written;
+    if (auto added = add(*image, name); !added) return added;
   }
   if (auto curve = render_volume_curve(result)) {
-    if (auto written = write(*curve, "volume_curve.png"); !written) return written;
+    if (auto added = add(*curve, "volume_curve.png"); !added) return added;
   }
-  return {};
+  std::vector<FileBytes> files;
+  for (const auto& [path, png] : pngs) files.push_back({path, png.data(), png.size()});
+  return write_files_atomically(files);
 }
 
 }  // namespace echo

@@ -340,8 +340,11 @@ Expected<ReviewOutcome> apply_review_files(const std::string& result_path, const
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return make_error(ErrorCode::io_failed, "cannot create '" + out_dir + "': " + ec.message());
   const std::filesystem::path dir(out_dir);
-  if (auto w = review::write_text_file((dir / "audit.json").string(), outcome->audit_json); !w) return tl::unexpected(w.error());
-  if (auto w = review::write_text_file((dir / "final.json").string(), outcome->final_json); !w) return tl::unexpected(w.error());
+  if (auto w = review::write_text_files({{(dir / "audit.json").string(), outcome->audit_json},
+                                         {(dir / "final.json").string(), outcome->final_json}});
+      !w) {
+    return tl::unexpected(w.error());
+  }
   return outcome;
 }
 

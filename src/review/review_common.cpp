@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "echo/file_io.hpp"
 #include "echo/report.hpp"
 #include "echo/review.hpp"
 #include "echo/sha256.hpp"
@@ -93,17 +94,10 @@ Expected<std::string> read_text_file(const std::string& path, const std::string&
   return text.str();
 }
 
-Expected<void> write_text_file(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) return make_error(ErrorCode::io_failed, "cannot write '" + temporary + "'");
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) return make_error(ErrorCode::io_failed, "cannot rename '" + temporary + "' to '" + path + "': " + ec.message());
-  return {};
+Expected<void> write_text_files(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<FileBytes> bytes;
+  for (const auto& [path, text] : files) bytes.push_back({path, text.data(), text.size()});
+  return write_files_atomically(bytes);
 }
 
 }  // namespace review

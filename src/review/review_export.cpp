@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "echo/file_io.hpp"
 #include "echo/geometry.hpp"
 #include "echo/io.hpp"
 #include "echo/preprocess.hpp"
@@ -139,11 +141,18 @@ Expected<bool> export_study(const json& final_result, const fs::path& out, const
   fs::create_directories(out / "Videos", ec);
   fs::create_directories(out / "Sectors", ec);
   if (ec) return make_error(ErrorCode::io_failed, "cannot create folders in '" + out.string() + "': " + ec.message());
-  if (auto w = write_video_file(*cine, (out / "Videos" / (name + ".avi")).string()); !w) return tl::unexpected(w.error());
   const Image8& sector = pre->sector.mask;
   const cv::Mat sector_mat(sector.height, sector.width, CV_8UC1, const_cast<std::uint8_t*>(sector.pixels.data()));
-  if (!cv::imwrite((out / "Sectors" / (name + ".png")).string(), sector_mat))
-    return make_error(ErrorCode::io_failed, "cannot write the sector mask of " + name);
+  std::vector<std::uint8_t> sector_png;
+  if (!cv::imencode(".png", sector_mat, sector_png))
+    return make_error(ErrorCode::internal, "cannot encode the sector mask of " + name);
+  // The loop and its sector mask go together: a failed mask removes the loop just written.
+  const fs::path video = out / "Videos" / (name + ".avi");
+  if (auto w = write_video_file(*cine, video.string()); !w) return tl::unexpected(w.error());
+  if (auto w = write_file_atomically((out / "Sectors" / (name + ".png")).string(), sector_png.data(), sector_png.size()); !w) {
+    fs::remove(video, ec);
+    return tl::unexpected(w.error());
+  }
   d.file_list += name + ".avi," + number(final_result["ef_percent"]) + "," + number(final_result["esv_ml"]) + "," +
                  number(final_result["edv_ml"]) + "," + std::to_string(cine->rows) + "," + std::to_string(cine->cols) + "," +
                  number(cine->fps()) + "," + std::to_string(cine->frame_count()) + "," + options.split + "\n";
@@ -195,12 +204,15 @@ Expected<SiteExportSummary> export_site_dataset(const std::vector<std::string>& 
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) return make_error(ErrorCode::io_failed, "cannot create '" + out_dir + "': " + ec.message());
-  if (auto w = review::write_text_file((out / "FileList.csv").string(), dataset->file_list); !w) return tl::unexpected(w.error());
-  if (auto w = review::write_text_file((out / "VolumeTracings.csv").string(), dataset->tracings); !w) return tl::unexpected(w.error());
   const json log = {{"schema", "echoanalyzer.site_export/1"}, {"studies", exported}, {"exported", summary.exported},
                     {"already_present", summary.already_present}, {"rejected", summary.rejected},
                     {"not_reviewed", summary.not_reviewed}, {"layout", "EchoNet-Dynamic (models/echo_data.py echonet:DIR)"}};
-  if (auto w = review::write_text_file((out / "review_export.json").string(), log.dump(2) + "\n"); !w) return tl::unexpected(w.error());
+  if (auto w = review::write_text_files({{(out / "FileList.csv").string(), dataset->file_list},
+                                         {(out / "VolumeTracings.csv").string(), dataset->tracings},
+                                         {(out / "review_export.json").string(), log.dump(2) + "\n"}});
+      !w) {
+    return tl::unexpected(w.error());
+  }
   return summary;
 }
 

@@ -1,6 +1,8 @@
 // Shared by the review files: JSON field access with errors that name the field, contours as JSON.
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,7 +28,7 @@ json contour_to_json(const Contour& contour);
 std::string self_intersection(const Contour& contour);
 
 Expected<std::string> read_text_file(const std::string& path, const std::string& what);
-// Writes through a temporary file in the same folder and renames, so a reader never sees half a file.
-Expected<void> write_text_file(const std::string& path, const std::string& text);
+// Writes (path, text) files as one set, all or nothing (echo/file_io.hpp).
+Expected<void> write_text_files(const std::vector<std::pair<std::string, std::string>>& files);
 
 }  // namespace echo::review

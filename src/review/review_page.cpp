@@ -111,8 +111,7 @@ Expected<void> write_review_page(const Cine& cine, const AnalysisResult& result,
   std::filesystem::create_directories(directory, ec);
   if (ec) return make_error(ErrorCode::io_failed, "cannot create '" + directory + "': " + ec.message());
   const std::filesystem::path dir(directory);
-  if (auto w = review::write_text_file((dir / "result.json").string(), *json_text + "\n"); !w) return w;
-  return review::write_text_file((dir / "review.html").string(), *html);
+  return review::write_text_files({{(dir / "result.json").string(), *json_text + "\n"}, {(dir / "review.html").string(), *html}});
 }
 
 }  // namespace echo

@@ -1,12 +1,12 @@
 // Ground-truth files: JSON (layout in docs/phantom.md) and NumPy .npy arrays.
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "echo/file_io.hpp"
 #include "echo/synth.hpp"
 
 namespace echo {
@@ -24,19 +24,16 @@ Expected<void> write_npy_u8(const std::string& path, int n, int h, int w,
   const std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
-  std::ofstream out(path, std::ios::binary);
-  if (!out) return make_error(ErrorCode::io_failed, "cannot create '" + path + "'");
   const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
-  out.write(reinterpret_cast<const char*>(magic), 8);
   const std::uint16_t len = static_cast<std::uint16_t>(header.size());
-  const unsigned char len_bytes[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
-  out.write(reinterpret_cast<const char*>(len_bytes), 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
   const std::size_t frame_bytes = static_cast<std::size_t>(h) * w;
-  for (int i = 0; i < n; ++i) out.write(reinterpret_cast<const char*>(frame(i)), static_cast<std::streamsize>(frame_bytes));
-  out.flush();
-  if (!out) return make_error(ErrorCode::io_failed, "writing '" + path + "' failed");
-  return {};
+  std::string bytes(reinterpret_cast<const char*>(magic), 8);
+  bytes.reserve(10 + header.size() + frame_bytes * static_cast<std::size_t>(n));
+  bytes.push_back(static_cast<char>(len & 0xff));
+  bytes.push_back(static_cast<char>(len >> 8));
+  bytes += header;
+  for (int i = 0; i < n; ++i) bytes.append(reinterpret_cast<const char*>(frame(i)), frame_bytes);
+  return write_file_atomically(path, bytes);  // all or nothing (echo/file_io.hpp)
 }
 
 }  // namespace
@@ -100,12 +97,7 @@ Expected<void> write_truth_json(const SynthTruth& t, const std::string& path) {
                         {"lv_contour_px", contour}});
     }
     j["frames"] = frames;
-    std::ofstream out(path);
-    if (!out) return make_error(ErrorCode::io_failed, "cannot create '" + path + "'");
-    out << j.dump(1) << "\n";
-    out.flush();
-    if (!out) return make_error(ErrorCode::io_failed, "writing '" + path + "' failed");
-    return {};
+    return write_file_atomically(path, j.dump(1) + "\n");
   } catch (const std::exception& e) {
     return make_error(ErrorCode::internal, "write_truth_json '" + path + "': " + e.what());
   }

@@ -1,8 +1,9 @@
 // run_validation: the whole `echoa validate` run, shared by echoa, echo_validate (C) and Python.
+#include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
+#include "echo/file_io.hpp"
 #include "echo/report.hpp"
 #include "echo/validation.hpp"
 
@@ -99,14 +100,6 @@ ClipOutcome analyse_row(const ClipOutcome& planned, const AnalyzeFileFn& analyze
   return clip;
 }
 
-Expected<void> write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return make_error(ErrorCode::io_failed, "cannot write '" + path.string() + "'");
-  return {};
-}
-
 Expected<void> write_plots(const std::vector<ClipOutcome>& clips, const ValidationSummary& summary,
                            const fs::path& out_dir, ValidationRun& run) {
   if (!summary.ef) return {};
@@ -151,9 +144,10 @@ Expected<ValidationRun> run_validation(const ValidationOptions& options, const A
   ValidationRun run;
   const fs::path out_dir(options.out_dir);
   run.clips_csv_path = (out_dir / "per_clip.csv").string();
-  std::ofstream csv(run.clips_csv_path, std::ios::binary | std::ios::trunc);
-  csv << validation_csv_header();
-  if (!csv) return make_error(ErrorCode::io_failed, "cannot write '" + run.clips_csv_path + "'");
+  // Rewritten whole as the run goes (every 2 s at most, and at the end): an interrupted run keeps what it did,
+  // and the file on disk always ends at a complete row (echo/file_io.hpp).
+  GrowingFile csv(run.clips_csv_path, std::chrono::seconds(2));
+  if (auto w = csv.append(validation_csv_header()); !w) return tl::unexpected(w.error());
 
   Plan plan = plan_rows(*table, *folder, options.only_present);
   int done = 0;
@@ -163,21 +157,23 @@ Expected<ValidationRun> run_validation(const ValidationOptions& options, const A
     const bool problem = clip.status == ClipStatus::missing || clip.status == ClipStatus::unreadable ||
                          clip.status == ClipStatus::duplicate || !clip.reference.problems.empty();
     if (problem && options.notice) options.notice(clip);
-    csv << validation_csv_row(clip) << std::flush;  // row by row: an interrupted run keeps what it did
-    if (!csv) return make_error(ErrorCode::io_failed, "cannot write '" + run.clips_csv_path + "'");
+    if (auto w = csv.append(validation_csv_row(clip)); !w) return tl::unexpected(w.error());
     run.clips.push_back(clip);
     if (!plan.to_analyse[i]) continue;
     ++done;
     if (options.progress && !options.progress({done, plan.analyse_count, clip.reference.file_name})) {
+      if (auto w = csv.flush(); !w) return tl::unexpected(w.error());
       return make_error(ErrorCode::cancelled, "validation stopped by the caller after " + std::to_string(done) + " of " +
                                                   std::to_string(plan.analyse_count) + " clips (rows so far in " +
                                                   run.clips_csv_path + ")");
     }
   }
+  if (auto w = csv.flush(); !w) return tl::unexpected(w.error());
   run.summary = summarize_validation(run.clips, static_cast<int>(table->rows.size()), plan.skipped_not_present);
   if (auto plots = write_plots(run.clips, run.summary, out_dir, run); !plots) return tl::unexpected(plots.error());
   run.summary_json_path = (out_dir / "summary.json").string();
-  if (auto w = write_text(run.summary_json_path, validation_summary_json(run.summary) + "\n"); !w) {
+  // Last: its presence says that the run finished and every other output is complete.
+  if (auto w = write_file_atomically(run.summary_json_path, validation_summary_json(run.summary) + "\n"); !w) {
     return tl::unexpected(w.error());
   }
   return run;

@@ -1,12 +1,12 @@
 // echoa synth: synthetic apical cine loops with exact ground truth (the echo phantom, docs/phantom.md).
 //   one case:  echoa synth --view a4c --ef 55 --hr 70 --seed 7 --out case.dcm
 //   a dataset: echoa synth --dataset DIR --count N [--ef-range 15 75] [--hr-range 45 140] [--seed S]
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "commands.hpp"
+#include "echo/file_io.hpp"
 #include "echo/io.hpp"
 #include "echo/synth.hpp"
 
@@ -186,7 +187,7 @@ std::string without_extension(const std::string& path) {
   return (p.parent_path() / p.stem()).string();
 }
 
-echo::Expected<void> write_png_frames(const echo::Cine& cine, const std::string& prefix) {
+echo::Expected<void> write_png_frames(const echo::Cine& cine, const std::string& prefix, std::vector<std::string>& written) {
   for (int i = 0; i < cine.frame_count(); ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "_%04d.png", i);
@@ -198,15 +199,17 @@ echo::Expected<void> write_png_frames(const echo::Cine& cine, const std::string&
       img = cv::Mat(cine.rows, cine.cols, CV_8UC1, const_cast<std::uint8_t*>(cine.frame(i))).clone();
     }
     const std::string path = prefix + name;
-    if (!cv::imwrite(path, img)) return echo::make_error(echo::ErrorCode::io_failed, "cannot write '" + path + "'");
+    std::vector<std::uint8_t> png;
+    if (!cv::imencode(".png", img, png)) return echo::make_error(echo::ErrorCode::internal, "cannot encode '" + path + "'");
+    if (auto w = echo::write_file_atomically(path, png.data(), png.size()); !w) return w;
+    written.push_back(path);
   }
   return {};
 }
 
-// Writes the cine in the chosen format plus the truth files; `stem` is the path without extension.
-echo::Expected<void> write_case(const echo::SynthCase& c, Format format, const std::string& image_path,
-                                const std::string& stem, bool frames_npy) {
-  echo::Expected<void> ok;
+// Writes the cine in the chosen format; appends the files written to `written`.
+echo::Expected<void> write_image(const echo::SynthCase& c, Format format, const std::string& image_path,
+                                 const std::string& stem, std::vector<std::string>& written) {
   switch (format) {
     case Format::dicom:
     case Format::dicom_raw: {
@@ -215,23 +218,38 @@ echo::Expected<void> write_case(const echo::SynthCase& c, Format format, const s
       w.write_color = !c.cine.color.empty() && static_cast<int>(c.cine.color.size()) == c.cine.frame_count();
       w.patient_name = "PHANTOM^SYNTHETIC";
       w.patient_id = "SYNTH-" + std::to_string(c.truth.params.seed);
-      ok = echo::write_dicom_file(c.cine, image_path, w);
+      if (auto ok = echo::write_dicom_file(c.cine, image_path, w); !ok) return ok;
       break;
     }
     case Format::avi:
-    case Format::mp4: ok = echo::write_video_file(c.cine, image_path); break;
-    case Format::png: ok = write_png_frames(c.cine, stem); break;
+    case Format::mp4:
+      if (auto ok = echo::write_video_file(c.cine, image_path); !ok) return ok;
+      break;
+    case Format::png: return write_png_frames(c.cine, stem, written);
   }
-  if (!ok) return ok;
-  if (auto r = echo::write_truth_json(c.truth, stem + ".truth.json"); !r) return r;
-  if (auto r = echo::write_masks_npy(c.truth, stem + ".lv_masks.npy"); !r) return r;
-  if (c.truth.params.chamber_labels) {
-    if (auto r = echo::write_labels_npy(c.truth, stem + ".labels.npy"); !r) return r;
-  }
-  if (frames_npy) {
-    if (auto r = echo::write_frames_npy(c.cine, stem + ".frames.npy"); !r) return r;
-  }
+  written.push_back(image_path);
   return {};
+}
+
+// Writes the cine plus the truth files; `stem` is the path without extension. Each file is written all or
+// nothing, and the case too: a failure removes the files of this case already written.
+echo::Expected<void> write_case(const echo::SynthCase& c, Format format, const std::string& image_path,
+                                const std::string& stem, bool frames_npy) {
+  std::vector<std::string> written;
+  auto write = [&](const std::string& path, echo::Expected<void> ok) {
+    if (ok) written.push_back(path);
+    return ok;
+  };
+  echo::Expected<void> ok = write_image(c, format, image_path, stem, written);
+  if (ok) ok = write(stem + ".truth.json", echo::write_truth_json(c.truth, stem + ".truth.json"));
+  if (ok) ok = write(stem + ".lv_masks.npy", echo::write_masks_npy(c.truth, stem + ".lv_masks.npy"));
+  if (ok && c.truth.params.chamber_labels) ok = write(stem + ".labels.npy", echo::write_labels_npy(c.truth, stem + ".labels.npy"));
+  if (ok && frames_npy) ok = write(stem + ".frames.npy", echo::write_frames_npy(c.cine, stem + ".frames.npy"));
+  if (!ok) {
+    std::error_code ec;
+    for (const std::string& path : written) std::filesystem::remove(path, ec);
+  }
+  return ok;
 }
 
 const char* extension(Format f) {
@@ -286,13 +304,14 @@ int run_dataset(const Options& o) {
     return kExitError;
   }
   const std::string index_path = (std::filesystem::path(o.dataset) / "index.csv").string();
-  std::ofstream index(index_path);
-  if (!index) {
-    std::fprintf(stderr, "echoa synth: cannot create '%s'\n", index_path.c_str());
+  // Rewritten whole (every 2 s at most, and at the end): it lists complete cases only (echo/file_io.hpp).
+  echo::GrowingFile index(index_path, std::chrono::seconds(2));
+  if (auto w = index.append("id,file,truth,frames_npy,masks_npy,view,seed,ef_requested,ef_truth,hr_bpm,frames,width,"
+                            "height,fps,mm_per_px,complete_beats,ed_frames,es_frames,artifacts\n");
+      !w) {
+    std::fprintf(stderr, "echoa synth: %s\n", w.error().message.c_str());
     return kExitError;
   }
-  index << "id,file,truth,frames_npy,masks_npy,view,seed,ef_requested,ef_truth,hr_bpm,frames,width,height,fps,"
-           "mm_per_px,complete_beats,ed_frames,es_frames,artifacts\n";
   const std::vector<echo::Artifact>& all = echo::all_artifacts();
   for (int i = 0; i < o.count; ++i) {
     std::uint64_t state = o.params.seed * 0x100000001B3ULL + static_cast<std::uint64_t>(i) + 1;
@@ -329,11 +348,14 @@ int run_dataset(const Options& o) {
                   c->truth.ef_percent, c->truth.heart_rate_bpm, c->cine.frame_count(), c->cine.cols, c->cine.rows,
                   p.fps, c->truth.mm_per_px, c->truth.beats.size(), eds.c_str(), ess.c_str(),
                   artifacts_text(c->truth.artifacts).c_str());
-    index << line;
-    if (!index) {
-      std::fprintf(stderr, "echoa synth: writing '%s' failed\n", index_path.c_str());
+    if (auto w = index.append(line); !w) {
+      std::fprintf(stderr, "echoa synth: %s\n", w.error().message.c_str());
       return kExitError;
     }
+  }
+  if (auto w = index.flush(); !w) {
+    std::fprintf(stderr, "echoa synth: %s\n", w.error().message.c_str());
+    return kExitError;
   }
   std::printf("%s: %d cases, index.csv\n", o.dataset.c_str(), o.count);
   return kExitOk;
