@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace echo::io_detail {
 namespace {
@@ -113,6 +115,7 @@ class Walker {
       lut_bytes_[element - 0x1201] = length;
     } else if (element >= 0x1221 && element <= 0x1223) {
       segmented_[element - 0x1221] = true;
+      segmented_at_[element - 0x1221] = {pos, length};
     }
   }
   // GDCM reads the pixel spacing of an ultrasound image from the first item of the Sequence of Ultrasound
@@ -147,13 +150,40 @@ class Walker {
       return truncated(0, "PALETTE COLOR with Bits Allocated " + std::to_string(allocated) + " (must be 8 or 16)");
     // Each of red, green, blue: a descriptor and LUT data of entries x bits / 8 bytes (or segmented data);
     // GDCM aborts otherwise (LookupTable::SetLUT, PixmapReader).
+    // GDCM uses the plain table when there is one, else the segmented one (16-bit pixels only: it asserts on
+    // 8), which must expand to exactly the descriptor's number of entries (LookupTable::SetLUT).
     for (int i = 0; i < 3; ++i) {
       const bool sized = lut_bits_[i] == 8 || lut_bits_[i] == 16;
-      const bool data_fits = lut_bytes_[i] >= 0 && static_cast<std::int64_t>(lut_entries_[i]) * (lut_bits_[i] / 8) == lut_bytes_[i];
-      if (!sized || (!data_fits && !segmented_[i]))
+      const bool plain = lut_bytes_[i] >= 0;
+      const bool data_fits = plain && lut_entries_[i] * (lut_bits_[i] / 8) == lut_bytes_[i];
+      const bool segments_fit = !plain && segmented_[i] && allocated == 16 && lut_bits_[i] == 16 &&
+                                segmented_entries(segmented_at_[i].first, segmented_at_[i].second) == lut_entries_[i];
+      if (!sized || !(data_fits || segments_fit))
         return truncated(0, "the PALETTE COLOR lookup table " + std::to_string(i) + " is missing or inconsistent");
     }
     return Walk::ok;
+  }
+
+  // Entries of a segmented 16-bit lookup table (PS3.3 C.7.9.2), as GDCM's ExpandPalette would produce them, or
+  // -1 for what GDCM would read out of bounds or cannot expand: a segment past the data, a linear segment
+  // first, an unknown opcode before the end. Indirect segments (copies of earlier ones) are refused: GDCM
+  // follows them without bounds or cycle checks.
+  std::int64_t segmented_entries(std::uint64_t pos, std::uint32_t length) {
+    if (length % 2 != 0 || length > (1u << 20)) return -1;
+    std::vector<unsigned char> bytes(length);
+    if (!read(pos, bytes.data(), length)) return -1;
+    const std::size_t words = length / 2;
+    auto word = [&](std::size_t i) { return u16(bytes.data() + 2 * i); };
+    std::int64_t entries = 0;
+    for (std::size_t i = 0; i < words;) {
+      const std::uint16_t opcode = word(i);
+      if (opcode > 1 || i + 1 >= words) return -1;
+      const std::size_t size = opcode == 0 ? 2 + static_cast<std::size_t>(word(i + 1)) : 3;
+      if (i + size > words || (opcode == 1 && entries == 0)) return -1;
+      entries += word(i + 1);
+      i += size;
+    }
+    return entries;
   }
 
   Walk unsupported(const std::string& what) {
@@ -307,6 +337,7 @@ class Walker {
   std::int64_t region_delta_bytes_[2] = {-1, -1};  // Physical Delta X / Y in the first region item
   std::int64_t lut_entries_[3] = {0, 0, 0}, lut_bits_[3] = {0, 0, 0}, lut_bytes_[3] = {-1, -1, -1};
   bool segmented_[3] = {false, false, false};
+  std::pair<std::uint64_t, std::uint32_t> segmented_at_[3] = {};  // position and length of segmented data
   std::string problem_;
 };
 
