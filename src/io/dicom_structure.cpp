@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -47,6 +48,15 @@ bool gdcm_reads_as_palette(std::string value) {
   value = value.substr(first, value.find_last_not_of(' ') - first + 1);
   static const std::string kPalette = "PALETTE COLOR ";
   return value.size() <= kPalette.size() && kPalette.compare(0, value.size(), value) == 0;
+}
+
+// Number of Frames (IS) as GDCM's ReadISFromTag reads it: leading spaces, then an integer; 0 otherwise.
+long parse_frame_count(const std::string& value) {
+  const auto first = value.find_first_not_of(' ');
+  if (first == std::string::npos) return 0;
+  char* end = nullptr;
+  const long count = std::strtol(value.c_str() + first, &end, 10);
+  return end == value.c_str() + first ? 0 : count;
 }
 
 // GDCM's PixelFormat reads bit-mask spellings of Bits Allocated / Stored as the widths they mean.
@@ -93,6 +103,9 @@ class Walker {
       // An absurdly long value is taken as palette: its lookup tables are then required, a safe refusal.
       std::string value(std::min<std::uint32_t>(length, kMaxPhotometricBytes), ' ');
       palette_ = length > kMaxPhotometricBytes || (read(pos, value.data(), value.size()) && gdcm_reads_as_palette(value));
+    } else if (element == 0x0008) {
+      std::string value(std::min<std::uint32_t>(length, 64), ' ');
+      number_of_frames_ = read(pos, value.data(), value.size()) ? parse_frame_count(value) : 0;
     } else if (element == 0x0006) {
       unsigned char b[2];
       planar_configuration_ = length == 0 ? 0 : length == 2 && read(pos, b, 2) ? u16(b) : 0xffff;
@@ -127,6 +140,13 @@ class Walker {
     if (tag == 0x0018602e) region_delta_bytes_[1] = length;
   }
   Walk image_attributes() {
+    // Number of Frames below 1 (or not a number) makes GDCM treat a multi-frame file as one image; more JPEG
+    // images than frames makes its JPEG codec assert when an extra one fails to decode (JPEGCodec::Decode).
+    if (number_of_frames_ && *number_of_frames_ < 1)
+      return truncated(0, "Number of Frames (0028,0008) is not a positive number");
+    if (jpeg_images_ > number_of_frames_.value_or(1))
+      return truncated(0, std::to_string(jpeg_images_) + " JPEG images in the pixel data for " +
+                              std::to_string(number_of_frames_.value_or(1)) + " frame(s)");
     if (region_sequence_seen_ && (region_delta_bytes_[0] != 8 || region_delta_bytes_[1] != 8))
       return truncated(0, "the first item of the Sequence of Ultrasound Regions (0018,6011) lacks a Physical Delta X "
                           "or Y (0018,602C / 602E) of one value");
@@ -310,9 +330,10 @@ class Walker {
       if (fragments && jpeg_ && length >= 2) {
         std::string fragment(length, '\0');
         if (!read(pos, fragment.data(), length)) return truncated(pos, "cut inside a fragment of " + owner);
-        if (static_cast<unsigned char>(fragment[0]) == 0xff && static_cast<unsigned char>(fragment[1]) == 0xd8 &&
-            jpeg_header_warns(fragment.data(), fragment.size()))
+        const bool starts_image = static_cast<unsigned char>(fragment[0]) == 0xff && static_cast<unsigned char>(fragment[1]) == 0xd8;
+        if (starts_image && jpeg_header_warns(fragment.data(), fragment.size()))
           return truncated(pos, "the JPEG header of a fragment of " + owner + " is damaged");
+        if (starts_image && depth == 1) ++jpeg_images_;
       }
       if (!fragments) {
         std::uint64_t inner = pos;
@@ -331,6 +352,8 @@ class Walker {
   std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
   int planar_configuration_ = 0;           // 0xffff when present but unreadable
   bool photometric_present_ = false;
+  std::optional<long> number_of_frames_;  // set when the element is present (0 when not a number)
+  long jpeg_images_ = 0;                   // pixel data fragments that start a JPEG image
   std::int64_t top_tag_ = -1;           // the top-level element being walked
   int top_item_count_ = 0;              // items of that element's sequence so far
   bool region_sequence_seen_ = false;
