@@ -1,7 +1,8 @@
 // Damaged files (docs/reliability.md): every file of the folders named, truncated at N evenly spaced offsets
 // and with M random single-byte flips (fixed seed), through a fuzz target's harness (built with ASan +
 // UBSan: a crash, a sanitizer report or a failed invariant aborts; a hang is caught by the caller's timeout).
-//   fuzz_<target>_damage [--truncations N] [--flips M] FOLDER|FILE...   (defaults 100 and 1000)
+//   fuzz_<target>_damage [--truncations N] [--flips M] [--save-each FILE] FOLDER|FILE...   (defaults 100 and 1000)
+// --save-each writes every input to FILE before running it: after an abort, FILE holds the input that caused it.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,18 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
+namespace {
+std::string save_each_path;
+
+void run_one(const std::uint8_t* data, std::size_t size) {
+  if (!save_each_path.empty()) {
+    std::ofstream(save_each_path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
+                                                                            static_cast<std::streamsize>(size));
+  }
+  LLVMFuzzerTestOneInput(data, size);
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   std::size_t truncations = 100, flips = 1000;
@@ -24,6 +37,7 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--truncations" && i + 1 < argc) truncations = std::strtoul(argv[++i], nullptr, 10);
     else if (arg == "--flips" && i + 1 < argc) flips = std::strtoul(argv[++i], nullptr, 10);
+    else if (arg == "--save-each" && i + 1 < argc) save_each_path = argv[++i];
     else if (fs::is_directory(arg)) {
       for (const auto& entry : fs::directory_iterator(arg))
         if (entry.is_regular_file() && entry.path().extension() == ".dcm") files.push_back(entry.path());
@@ -38,7 +52,7 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     for (std::size_t k = 1; k <= truncations; ++k) {  // offsets size*k/(N+1): never 0, never the whole file
       const std::size_t cut = bytes.size() * k / (truncations + 1);
-      LLVMFuzzerTestOneInput(bytes.data(), cut);
+      run_one(bytes.data(), cut);
       ++runs;
     }
     std::mt19937_64 rng(0x5eed ^ bytes.size());
@@ -46,7 +60,7 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < flips; ++k) {
       const std::size_t at = rng() % bytes.size();
       damaged[at] = static_cast<std::uint8_t>(bytes[at] ^ (1u + rng() % 255u));  // a different byte
-      LLVMFuzzerTestOneInput(damaged.data(), damaged.size());
+      run_one(damaged.data(), damaged.size());
       damaged[at] = bytes[at];
       ++runs;
     }

@@ -140,6 +140,10 @@ class Walker {
     if (tag == 0x0018602e) region_delta_bytes_[1] = length;
   }
   Walk image_attributes() {
+    // Neither SOP Class UID nor Pixel Data (e.g. a data set cut short): not an image, and GDCM's PixmapReader
+    // asserts on a non-image class in the file meta without a SOP Class in the data set.
+    if (!sop_class_present_ && !pixel_data_present_)
+      return truncated(0, "neither SOP Class UID (0008,0016) nor Pixel Data (7FE0,0010): not an image");
     // Number of Frames below 1 (or not a number) makes GDCM treat a multi-frame file as one image; more JPEG
     // images than frames makes its JPEG codec assert when an extra one fails to decode (JPEGCodec::Decode).
     if (number_of_frames_ && *number_of_frames_ < 1)
@@ -231,6 +235,8 @@ class Walker {
         previous_tag = tag;
         if (depth == 0) top_tag_ = tag;
         if (depth == 0 && tag == kRegionSequence) region_sequence_seen_ = true;
+        if (depth == 0 && tag == 0x00080016) sop_class_present_ = true;
+        if (depth == 0 && tag == 0x7fe00010) pixel_data_present_ = true;
       }
       if (group == 0xfffe) {
         if (element == 0xe00d && in_undefined_item) {
@@ -352,6 +358,7 @@ class Walker {
   std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
   int planar_configuration_ = 0;           // 0xffff when present but unreadable
   bool photometric_present_ = false;
+  bool sop_class_present_ = false, pixel_data_present_ = false;
   std::optional<long> number_of_frames_;  // set when the element is present (0 when not a number)
   long jpeg_images_ = 0;                   // pixel data fragments that start a JPEG image
   std::int64_t top_tag_ = -1;           // the top-level element being walked
