@@ -59,6 +59,26 @@ long parse_frame_count(const std::string& value) {
   return end == value.c_str() + first ? 0 : count;
 }
 
+// Attributes that GDCM reads through gdcm::Attribute<>, which asserts that an explicit VR is the dictionary's
+// (Attribute::SetFromDataElement): the image pixel description, the spacing, position and orientation, the
+// rescale, the lookup-table descriptors and the ultrasound region deltas.
+bool vr_as_gdcm_reads(std::int64_t tag, char vr0, char vr1) {
+  struct Expected { std::int64_t tag; const char* vrs; };
+  static const Expected kExpected[] = {
+      {0x00280002, "US"}, {0x00280006, "US"}, {0x00280010, "US"}, {0x00280011, "US"}, {0x00280100, "US"},
+      {0x00280101, "US"}, {0x00280102, "US"}, {0x00280103, "US"}, {0x00280030, "DS"}, {0x00280034, "IS"},
+      {0x00181164, "DS"}, {0x00182010, "DS"}, {0x00180088, "DS"}, {0x00200032, "DS"}, {0x00200037, "DS"},
+      {0x00281052, "DS"}, {0x00281053, "DS"}, {0x00281101, "USSS"}, {0x00281102, "USSS"}, {0x00281103, "USSS"},
+      {0x0018602c, "FD"}, {0x0018602e, "FD"}};
+  for (const Expected& e : kExpected) {
+    if (e.tag != tag) continue;
+    for (const char* v = e.vrs; *v; v += 2)
+      if (v[0] == vr0 && v[1] == vr1) return true;
+    return false;
+  }
+  return true;
+}
+
 // GDCM's PixelFormat reads bit-mask spellings of Bits Allocated / Stored as the widths they mean.
 int gdcm_bit_count(int value) { return value == 0xffff ? 16 : value == 0x0fff ? 12 : value == 0x00ff ? 8 : value; }
 
@@ -269,6 +289,10 @@ class Walker {
       } else {
         length = u32(h + 4);
       }
+      if (explicit_vr_ && (depth == 0 || (depth == 2 && top_tag_ == kRegionSequence)) &&
+          !vr_as_gdcm_reads(tag, static_cast<char>(h[4]), static_cast<char>(h[5])))
+        return truncated(pos, tag_text(group, element) + " is encoded with VR " + std::string{static_cast<char>(h[4]), static_cast<char>(h[5])} +
+                                  ", not the one its attribute has");
       pos += header;
       // Implicit VR: GDCM knows the region sequence from its dictionary and reads its items.
       if (!explicit_vr_ && depth == 0 && tag == kRegionSequence) sequence = true;
