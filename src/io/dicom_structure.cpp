@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -187,6 +188,13 @@ class Walker {
     // GDCM's pixel codecs assert Bits Stored == Bits Allocated when 8 bits are allocated (ImageCodec::
     // DecodeByStreams). GDCM ignores a Bits Stored of 0 or above Bits Allocated (it stays Bits Allocated).
     const int allocated = gdcm_bit_count(bits_allocated_), stored = gdcm_bit_count(bits_stored_);
+    // Bits Allocated is 1 or whole bytes (PS3.5 8.1.1); GDCM's JPEG codec has no decoder for anything but 8 or
+    // 16 allocated bits and asserts (JPEGCodec::GetHeaderInfo).
+    static const int kAllocatable[] = {0, 1, 8, 12, 16, 24, 32, 64};
+    if (std::find(std::begin(kAllocatable), std::end(kAllocatable), allocated) == std::end(kAllocatable))
+      return truncated(0, "Bits Allocated " + std::to_string(allocated) + " is not a valid pixel size");
+    if (jpeg_ && allocated != 8 && allocated != 16 && pixel_data_present_)
+      return unsupported("JPEG pixel data with Bits Allocated " + std::to_string(allocated) + " is not supported");
     if (allocated == 8 && stored >= 1 && stored < 8)
       return unsupported("Bits Stored " + std::to_string(stored) + " with Bits Allocated 8 is not supported");
     if (!palette_) return Walk::ok;
