@@ -465,7 +465,15 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
   const bool fast_jpeg_eligible = options.fast_jpeg && cine.metadata.transfer_syntax_uid == kJpegBaselineUid &&
                                   layout->bytes_per_sample == 1 &&
                                   (layout->layout == Layout::mono || layout->layout == Layout::ybr_full);
-  if (fast_jpeg_eligible && decode_jpeg_baseline_fast(image, layout->invert, options, sink)) return cine;
+  if (fast_jpeg_eligible) {
+    // No fallback to GDCM's JPEG codec here: on frames that libjpeg-turbo refuses it can dereference null
+    // (JPEGCodec::Decode, found by the dicom fuzzer) and take the host process down.
+    if (decode_jpeg_baseline_fast(image, layout->invert, options, sink)) return cine;
+    return make_error(ErrorCode::malformed, reading(name) + "the JPEG Baseline pixel data do not decode to " +
+                                                std::to_string(frame_count) + " frames of " + std::to_string(cine.cols) + "x" +
+                                                std::to_string(cine.rows) + " (a damaged frame, or fragments that do not "
+                                                "make the frames declared)");
+  }
   auto decoded = decode_with_gdcm(image, *layout, sink, options, name);
   if (!decoded) return tl::unexpected(decoded.error());
   return cine;
