@@ -371,6 +371,9 @@ class Walker {
         const bool starts_image = static_cast<unsigned char>(fragment[0]) == 0xff && static_cast<unsigned char>(fragment[1]) == 0xd8;
         if (starts_image && jpeg_header_warns(fragment.data(), fragment.size()))
           return truncated(pos, "the JPEG header of a fragment of " + owner + " is damaged");
+        const int precision = starts_image ? jpeg_sample_precision(fragment.data(), fragment.size()) : -1;
+        if (precision == 0 || precision > 16)
+          return truncated(pos, "a JPEG frame of " + owner + " declares a sample precision of " + std::to_string(precision));
         if (starts_image && depth == 1) ++jpeg_images_;
       }
       if (!fragments) {

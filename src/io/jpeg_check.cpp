@@ -43,4 +43,24 @@ bool jpeg_header_warns(const char* data, std::size_t size) {
   return errors.warned;
 }
 
+int jpeg_sample_precision(const char* data, std::size_t size) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data);
+  if (data == nullptr || size < 4 || bytes[0] != 0xff || bytes[1] != 0xd8) return -1;
+  std::size_t pos = 2;
+  while (pos + 4 <= size) {
+    if (bytes[pos] != 0xff) return -1;
+    const unsigned char marker = bytes[pos + 1];
+    if (marker == 0xff) {  // fill byte
+      ++pos;
+      continue;
+    }
+    const std::size_t length = (static_cast<std::size_t>(bytes[pos + 2]) << 8) | bytes[pos + 3];
+    const bool frame_header = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+    if (frame_header) return pos + 4 < size ? bytes[pos + 4] : -1;
+    if (marker == 0xda || length < 2) return -1;  // scan data before any frame header
+    pos += 2 + length;
+  }
+  return -1;
+}
+
 }  // namespace echo::io_detail
