@@ -333,6 +333,11 @@ bool decode_jpeg_baseline_fast(const gdcm::Image& image, bool invert, const Read
         all_ok = false;
         return;
       }
+      // Only JPEG: cv::imdecode would hand a fragment that starts like a BMP, PNG or TIFF to those decoders.
+      if (size < 2 || static_cast<unsigned char>(data[0]) != 0xff || static_cast<unsigned char>(data[1]) != 0xd8) {
+        all_ok = false;
+        return;
+      }
       const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<char*>(data));
       cv::Mat gray(cine.rows, cine.cols, CV_8UC1, cine.frame(i));
       const cv::Mat decoded = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);

@@ -80,6 +80,15 @@ bool vr_as_gdcm_reads(std::int64_t tag, char vr0, char vr1) {
   return true;
 }
 
+// The transfer syntaxes GDCM decodes with its IJG JPEG codec: 1.2.840.10008.1.2.4.50 to .66 (every JPEG
+// process, retired ones included) and .70. JPEG-LS (.80, .81) and JPEG 2000 (.90 on) use other codecs.
+bool is_ijg_jpeg_syntax(const std::string& syntax) {
+  static const std::string kPrefix = "1.2.840.10008.1.2.4.";
+  if (syntax.size() != kPrefix.size() + 2 || syntax.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  const std::string process = syntax.substr(kPrefix.size());
+  return (process >= "50" && process <= "66") || process == "70";
+}
+
 // GDCM's PixelFormat reads bit-mask spellings of Bits Allocated / Stored as the widths they mean.
 int gdcm_bit_count(int value) { return value == 0xffff ? 16 : value == 0x0fff ? 12 : value == 0x00ff ? 8 : value; }
 
@@ -127,6 +136,9 @@ class Walker {
     } else if (element == 0x0008) {
       std::string value(std::min<std::uint32_t>(length, 64), ' ');
       number_of_frames_ = read(pos, value.data(), value.size()) ? parse_frame_count(value) : 0;
+    } else if (element == 0x0009 && length == 4) {
+      unsigned char b[4];
+      if (read(pos, b, 4)) frame_increment_pointer_ = (static_cast<std::int64_t>(u16(b)) << 16) | u16(b + 2);
     } else if (element == 0x0006) {
       unsigned char b[2];
       planar_configuration_ = length == 0 ? 0 : length == 2 && read(pos, b, 2) ? u16(b) : 0xffff;
@@ -155,12 +167,25 @@ class Walker {
   // GDCM reads the pixel spacing of an ultrasound image from the first item of the Sequence of Ultrasound
   // Regions and asserts that it holds Physical Delta X and Y (ImageHelper::GetSpacingValue).
   static constexpr std::int64_t kRegionSequence = 0x00186011;
+  static constexpr std::int64_t kGridFrameOffsetVector = 0x3004000c;
   void remember_region_attribute(std::int64_t tag, std::uint32_t length) {
     if (top_tag_ != kRegionSequence || top_item_count_ != 1) return;
     if (tag == 0x0018602c) region_delta_bytes_[0] = length;
     if (tag == 0x0018602e) region_delta_bytes_[1] = length;
   }
+  // Values of a multi-valued string element (backslash-separated); 0 when empty or unreadable.
+  int count_values(std::uint64_t pos, std::uint32_t length) {
+    if (length == 0 || length > (1u << 20)) return 0;
+    std::string value(length, ' ');
+    if (!read(pos, value.data(), length)) return 0;
+    return 1 + static_cast<int>(std::count(value.begin(), value.end(), '\\'));
+  }
+
   Walk image_attributes() {
+    // A frame increment pointer to the Grid Frame Offset Vector makes GDCM take its first two values for the
+    // z spacing, asserting that there are two (ImageHelper::GetZSpacingValue).
+    if (frame_increment_pointer_ == kGridFrameOffsetVector && grid_offsets_ < 2)
+      return truncated(0, "Frame Increment Pointer names the Grid Frame Offset Vector (3004,000C), which has fewer than 2 values");
     // Neither SOP Class UID nor Pixel Data (e.g. a data set cut short): not an image, and GDCM's PixmapReader
     // asserts on a non-image class in the file meta without a SOP Class in the data set.
     if (!sop_class_present_ && !pixel_data_present_)
@@ -326,6 +351,7 @@ class Walker {
                                   std::to_string(limit - pos) + " remain");
       }
       if (depth == 0) remember_image_attribute(group, element, pos, length);
+      if (depth == 0 && tag == kGridFrameOffsetVector) grid_offsets_ = count_values(pos, length);
       if (depth == 2) remember_region_attribute(tag, length);
       if (sequence) {
         std::uint64_t inner = pos;
@@ -394,6 +420,8 @@ class Walker {
   int planar_configuration_ = 0;           // 0xffff when present but unreadable
   bool photometric_present_ = false;
   bool sop_class_present_ = false, pixel_data_present_ = false;
+  std::int64_t frame_increment_pointer_ = -1;
+  int grid_offsets_ = 0;
   std::optional<long> number_of_frames_;  // set when the element is present (0 when not a number)
   long jpeg_images_ = 0;                   // pixel data fragments that start a JPEG image
   std::int64_t top_tag_ = -1;           // the top-level element being walked
@@ -493,8 +521,7 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name) 
   if (syntax == "1.2.840.10008.1.2.1.99") return finish(Walk::ok);  // deflated: GDCM inflates it first
   if (syntax.rfind("1.2.840.10008.1.2", 0) == 0) {
     walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
-    walker.set_jpeg(syntax == "1.2.840.10008.1.2.4.50" || syntax == "1.2.840.10008.1.2.4.51" ||
-                    syntax == "1.2.840.10008.1.2.4.57" || syntax == "1.2.840.10008.1.2.4.70");
+    walker.set_jpeg(is_ijg_jpeg_syntax(syntax));
   } else {  // absent or unknown: GDCM guesses from the first element, and so does this check
     unsigned char h[8];
     if (!walker.read(pos, h, 8))
