@@ -173,19 +173,30 @@ class Walker {
     if (tag == 0x0018602c) region_delta_bytes_[0] = length;
     if (tag == 0x0018602e) region_delta_bytes_[1] = length;
   }
-  // Values of a multi-valued string element (backslash-separated); 0 when empty or unreadable.
+  // Leading values of a decimal string (backslash-separated) that read as numbers; 0 when unreadable.
   int count_values(std::uint64_t pos, std::uint32_t length) {
     if (length == 0 || length > (1u << 20)) return 0;
     std::string value(length, ' ');
     if (!read(pos, value.data(), length)) return 0;
-    return 1 + static_cast<int>(std::count(value.begin(), value.end(), '\\'));
+    int numbers = 0;
+    for (std::size_t start = 0; start <= value.size(); ++numbers) {
+      const std::size_t end = std::min(value.find('\\', start), value.size());
+      const std::string item = value.substr(start, end - start);
+      const auto first = item.find_first_not_of(' ');
+      if (first == std::string::npos) break;
+      char* stop = nullptr;
+      std::strtod(item.c_str() + first, &stop);
+      if (stop == item.c_str() + first || item.find_first_not_of(' ', stop - item.c_str()) != std::string::npos) break;
+      start = end + 1;
+    }
+    return numbers;
   }
 
   Walk image_attributes() {
     // A frame increment pointer to the Grid Frame Offset Vector makes GDCM take its first two values for the
     // z spacing, asserting that there are two (ImageHelper::GetZSpacingValue).
     if (frame_increment_pointer_ == kGridFrameOffsetVector && grid_offsets_ < 2)
-      return truncated(0, "Frame Increment Pointer names the Grid Frame Offset Vector (3004,000C), which has fewer than 2 values");
+      return truncated(0, "Frame Increment Pointer names the Grid Frame Offset Vector (3004,000C), which has fewer than 2 numbers");
     // Neither SOP Class UID nor Pixel Data (e.g. a data set cut short): not an image, and GDCM's PixmapReader
     // asserts on a non-image class in the file meta without a SOP Class in the data set.
     if (!sop_class_present_ && !pixel_data_present_)
