@@ -2,12 +2,15 @@
 #include "io/dicom_structure.hpp"
 #include "io/jpeg_check.hpp"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -509,6 +512,50 @@ Walk headerless(Walker& walker) {
   return walk == Walk::ok ? walker.image_attributes() : walk;
 }
 
+constexpr const char* kDeflatedSyntax = "1.2.840.10008.1.2.1.99";
+constexpr std::uint64_t kMaxInflatedBytes = 1ull << 30;
+
+// The data set of a deflated file (raw deflate after the file meta group, PS3.5 A.5) inflated in memory, at
+// most kMaxInflatedBytes; nullopt when it does not inflate.
+std::optional<std::string> inflate_data_set(Walker& walker, std::uint64_t pos) {
+  std::string compressed(walker.size() - pos, '\0');
+  if (!walker.read(pos, compressed.data(), compressed.size())) return std::nullopt;
+  z_stream stream{};
+  if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) return std::nullopt;
+  stream.next_in = reinterpret_cast<Bytef*>(compressed.data());
+  stream.avail_in = static_cast<uInt>(std::min<std::size_t>(compressed.size(), UINT32_MAX));
+  std::string out;
+  int status = Z_OK;
+  char chunk[1 << 16];
+  while (status == Z_OK && out.size() <= kMaxInflatedBytes) {
+    stream.next_out = reinterpret_cast<Bytef*>(chunk);
+    stream.avail_out = sizeof chunk;
+    status = inflate(&stream, Z_NO_FLUSH);
+    out.append(chunk, sizeof chunk - stream.avail_out);
+    if (status == Z_BUF_ERROR && stream.avail_in == 0) break;  // input ended without the end of the stream
+  }
+  inflateEnd(&stream);
+  if (status != Z_STREAM_END || out.size() > kMaxInflatedBytes) return std::nullopt;
+  return out;
+}
+
+// GDCM inflates a deflated data set and then parses it with the same assertions: the inflated bytes get
+// the same walk.
+Expected<void> check_deflated(Walker& walker, std::uint64_t pos, const std::string& name) {
+  const auto inflated = inflate_data_set(walker, pos);
+  if (!inflated) return make_error(ErrorCode::malformed, "reading '" + name + "': the deflated data set does not inflate");
+  std::istringstream data_set(*inflated);
+  Walker inner(data_set, inflated->size());
+  inner.set_syntax(true, false);
+  std::uint64_t inner_pos = 0;
+  Walk walk = inner.elements(inner_pos, inner.size(), false, 0);
+  if (walk == Walk::ok) walk = inner.image_attributes();
+  if (walk == Walk::truncated)
+    return make_error(ErrorCode::malformed, "reading '" + name + "': in the inflated data set, " + inner.problem());
+  if (walk == Walk::unsupported) return make_error(ErrorCode::unsupported, "reading '" + name + "': " + inner.problem());
+  return {};
+}
+
 }  // namespace
 
 Expected<void> check_dicom_structure(std::istream& in, const std::string& name) {
@@ -529,7 +576,12 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name) 
   std::string syntax;
   const Walk meta = meta_group(walker, pos, true, &syntax);
   if (meta != Walk::ok) return finish(meta);
-  if (syntax == "1.2.840.10008.1.2.1.99") return finish(Walk::ok);  // deflated: GDCM inflates it first
+  if (syntax == kDeflatedSyntax) {
+    auto inflated = check_deflated(walker, pos, name);
+    in.clear();
+    in.seekg(0);
+    return inflated;
+  }
   if (syntax.rfind("1.2.840.10008.1.2", 0) == 0) {
     walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
     walker.set_jpeg(is_ijg_jpeg_syntax(syntax));
