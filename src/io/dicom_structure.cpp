@@ -412,7 +412,8 @@ class Walker {
         if (starts_image && jpeg_header_warns(fragment.data(), fragment.size()))
           return truncated(pos, "the JPEG header of a fragment of " + owner + " is damaged");
         const int precision = starts_image ? jpeg_sample_precision(fragment.data(), fragment.size()) : -1;
-        if (precision == 0 || precision > 16)
+        // GDCM's IJG codecs exist for 8, 12 and 16 bits and assert on any other precision (GetHeaderInfo).
+        if (precision >= 0 && precision != 8 && precision != 12 && precision != 16)
           return truncated(pos, "a JPEG frame of " + owner + " declares a sample precision of " + std::to_string(precision));
         if (starts_image && depth == 1) ++jpeg_images_;
       }

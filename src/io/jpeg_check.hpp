@@ -11,8 +11,8 @@ namespace echo::io_detail {
 bool jpeg_header_warns(const char* data, std::size_t size);
 
 // The sample precision of the first frame header (SOF0..SOF15) of the JPEG stream, or -1 when there is none
-// before the data ends. GDCM's JPEG codec has decoders for up to 16 bits only and dereferences null for
-// others (JPEGCodec::Decode, found by the dicom fuzzer with a precision of 33).
+// before the data ends. GDCM's JPEG codecs exist for 8, 12 and 16 bits: other precisions made it assert
+// (JPEG8Codec::GetHeaderInfo) or dereference null (JPEGCodec::Decode, a precision of 33), found by the fuzzer.
 int jpeg_sample_precision(const char* data, std::size_t size);
 
 }  // namespace echo::io_detail
