@@ -146,11 +146,13 @@ static echo_model* model(void) {
   return g_model;
 }
 
-/* Stores every object of the report into Orthanc; returns how many were stored. */
+/* Stores every object of the report into Orthanc; returns how many were stored. The overlay images go first
+ * and the SR (object 0) last, so that a viewer or a script that sees the SR finds its images already there. */
 static size_t store_report(const echo_dicom_report* report, const char* instance_id) {
-  size_t count = 0, stored = 0, i;
+  size_t count = 0, stored = 0, n;
   echo_dicom_report_count(report, &count);
-  for (i = 0; i < count; ++i) {
+  for (n = 1; n <= count; ++n) {
+    const size_t i = n % count; /* 1, 2, ..., count - 1, then 0 */
     echo_dicom_object object;
     OrthancPluginMemoryBuffer answer;
     object.struct_size = sizeof object;
