@@ -169,15 +169,18 @@ class ReviewPageInBrowser(unittest.TestCase):
         with_contour = [i for i, c in enumerate(self.result["review"]["frame_contours_px"]) if len(c) >= 3]
         drawn = self.js("return echoReview.contourFramesDrawn()")
         self.assertEqual(sorted(set(with_contour) & set(drawn)), with_contour, "a frame with a contour was shown without it")
-        # The green contour is really on the canvas: sample the pixel under a contour point of the shown frame.
+        # The green contour is really on the canvas. The 2-px stroke is antialiased, so the pixel under a
+        # vertex may be only partly covered: look at its 3x3 neighbourhood and require one pixel where green
+        # exceeds red by most of the stroke's full 255 (grey image pixels have green == red).
         self.driver.find_element(By.ID, "play").click()
         current = self.js("return echoReview.current()")
         point = self.result["review"]["frame_contours_px"][current][0]
-        pixel = self.js("""const c = document.getElementById('loop'), s = c.width / arguments[2];
-            return Array.from(c.getContext('2d').getImageData(Math.round(arguments[0] * s), Math.round(arguments[1] * s), 1, 1).data);""",
-                        point[0], point[1], self.result["cols"])
-        self.assertGreater(pixel[1], 180)
-        self.assertLess(pixel[0], 120)
+        pixels = self.js("""const c = document.getElementById('loop'), s = c.width / arguments[2];
+            const x = Math.floor(arguments[0] * s) - 1, y = Math.floor(arguments[1] * s) - 1;
+            return Array.from(c.getContext('2d').getImageData(x, y, 3, 3).data);""",
+                         point[0], point[1], self.result["cols"])
+        green_over_red = max(pixels[i + 1] - pixels[i] for i in range(0, len(pixels), 4))
+        self.assertGreater(green_over_red, 150, f"no green contour pixel near {point}: RGBA {pixels}")
 
     def test_3_pick_es_drag_a_point_export_apply(self):
         self.open_page()
