@@ -80,6 +80,9 @@ class EchoAnalyzer {
   EchoAnalyzer& operator=(const EchoAnalyzer&) = delete;
 
   Expected<AnalysisResult> analyze(const Cine& cine) const;
+  // Frames decoded on demand and streamed through preprocessing and the model one batch at a time
+  // (analyze_file and analyze_buffer do this): the same result, without holding every full-size frame.
+  Expected<AnalysisResult> analyze(const FrameSource& source) const;
   Expected<AnalysisResult> analyze_file(const std::string& path) const;
   Expected<AnalysisResult> analyze_buffer(const void* data, std::size_t size) const;
   // Biplane method of discs from an A4C and an A2C cine of the same study.

@@ -3,7 +3,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "echo/cine.hpp"
 #include "echo/error.hpp"
@@ -34,6 +36,39 @@ Expected<Cine> read_video_file(const std::string& path, const ReadOptions& optio
 Expected<Cine> read_image_file(const std::string& path, const ReadOptions& options = {});
 // Dispatch: DICOM by content (the "DICM" preamble, or a successful parse), else video / image by extension.
 Expected<Cine> read_file(const std::string& path, const ReadOptions& options = {});
+
+// A cine whose frames are decoded one at a time, on demand, so that a caller (the analyzer) can stream them
+// through preprocessing instead of holding every full-size frame. A DICOM file or buffer in JPEG Baseline
+// is decoded frame by frame from its compressed fragments; any other input is read whole by the readers
+// above and served from memory. Frames come out exactly as the whole-cine reader gives them.
+class FrameSource {
+ public:
+  virtual ~FrameSource() = default;
+  // The cine without its pixels (gray and color empty): size, times, calibration, metadata, identifiers.
+  const Cine& header() const { return header_; }
+  int frame_count() const { return frame_count_; }
+  // The frames whose original colour the whole-cine reader keeps (Cine::color), ascending; empty when grey.
+  const std::vector<int>& color_frames() const { return color_frames_; }
+  // Frame `index`'s 8-bit luma, rows * cols bytes. May be called from several threads at once.
+  virtual Expected<void> read_luma(int index, std::uint8_t* gray) const = 0;
+  // The kept colour of a frame of color_frames(): rows * cols * 3 bytes, RGB.
+  virtual Expected<void> read_rgb(int index, std::uint8_t* rgb) const = 0;
+
+ protected:
+  Cine header_;
+  int frame_count_ = 0;
+  std::vector<int> color_frames_;
+};
+
+// Opens `path` as read_file does; errors are read_file's (a JPEG frame that does not decode is found only
+// when it is read).
+Expected<std::unique_ptr<FrameSource>> open_frame_source(const std::string& path, const ReadOptions& options = {});
+// A DICOM buffer; it must outlive the source (frames are decoded from it when they are read).
+Expected<std::unique_ptr<FrameSource>> open_dicom_buffer_source(const void* data, std::size_t size,
+                                                                const ReadOptions& options = {},
+                                                                const std::string& name = "<memory>");
+// A cine already in memory (borrowed: it must outlive the source).
+std::unique_ptr<FrameSource> frame_source_of(const Cine& cine);
 
 // Raw scanner buffers (borrowed for the call): converted to 8-bit luma (Rec.601 weights for colour);
 // GRAY16 is scaled by bits_stored (value >> (bits_stored - 8)). Bad dims, stride or null data ->

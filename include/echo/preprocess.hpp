@@ -58,6 +58,10 @@ struct SectorOptions {
 // its radial extent. When nothing is found: found=false, source "none", mask = the whole image.
 SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options = {});
 
+// The frames detect_sector reads of a cine of `frame_count` frames, evenly spread. A caller that streams
+// frames gets the same sector from a cine holding just these frames, in this order.
+std::vector<int> sector_sample_frames(int frame_count, const SectorOptions& options = {});
+
 // Renders a fan (apex, radii, angles) into a mask of the given size; used by detect_sector and tests.
 Image8 render_fan_mask(int width, int height, Point2 apex_px, double start_radius_px, double radius_px,
                        double left_angle_rad, double right_angle_rad);
@@ -135,6 +139,13 @@ struct PreprocessOptions {
 // sector.found = false) so that the quality gate can say why it is refused.
 Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec = {});
 Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, const PreprocessOptions& options);
+
+// Everything preprocess() gives but the model input, for a caller that streams the frames: `sampled` holds
+// the sector_sample_frames of a cine of `frame_count` frames (and that cine's colour frames, its times,
+// calibration and metadata); the result has frame_count set and model_input empty, to be filled with
+// preprocess_frame. Same errors as preprocess().
+Expected<Preprocessed> prepare_sector(const Cine& sampled, int frame_count, const ModelInputSpec& spec,
+                                      const PreprocessOptions& options);
 
 // One frame (streaming): prepare the sector and the mapping once, then call this per frame. `out` holds
 // input_size * input_size floats. Returns false (and zeroes `out`) when the frame does not have the size of

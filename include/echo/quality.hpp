@@ -2,6 +2,7 @@
 // stable reason codes, the measured value, the threshold, and messages in English and Chinese.
 // A failed gate is a result (QualityReport::pass == false), not an error. See docs/quality.md.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -184,11 +185,31 @@ struct QualityReport {
   }
 };
 
+// The pixels the gate reads, for a caller that streams the frames instead of holding the whole cine (the
+// analyzer): the original luma of the gain frames and, per metric frame, either its model input (when
+// pre.spec.input_size == QualityOptions::metric_size) or its original luma. Pointers are borrowed.
+struct QualityFrames {
+  int frame_count = 0;                             // frames of the whole cine
+  std::vector<const std::uint8_t*> gain_luma;      // quality_gain_frames(frame_count), in that order
+  std::vector<const float*> metric_model_input;    // quality_metric_frames(frame_count, options), in order ...
+  std::vector<const std::uint8_t*> metric_luma;    // ... or these when the sizes differ (one of the two is filled)
+};
+std::vector<int> quality_gain_frames(int frame_count);
+std::vector<int> quality_metric_frames(int frame_count, const QualityOptions& options);
+// The frames of a whole cine (frame_count 0 when `pre` does not have the cine's frame count).
+QualityFrames quality_frames_of(const Cine& cine, const Preprocessed& pre, const QualityOptions& options);
+
 // The image metrics alone (what the gate measures; also for per-frame indicators).
 QualityMetrics measure_quality(const Cine& cine, const Preprocessed& pre, const QualityOptions& options = {});
+QualityMetrics measure_quality(const Cine& cine, const Preprocessed& pre, const QualityFrames& frames,
+                               const QualityOptions& options = {});
 
 // The gate. Never throws; inconsistent inputs (pre not from this cine) give a no_sector reject.
 QualityReport assess_quality(const Cine& cine, const Preprocessed& pre, const QualityOptions& options = {},
                              const LvEvidence& lv = {});
+// The same from sampled frames: `cine` gives only the geometry, times, calibration and metadata (its pixels
+// may be empty); frames.frame_count stands for the frame count. Same result as the whole-cine call.
+QualityReport assess_quality(const Cine& cine, const Preprocessed& pre, const QualityFrames& frames,
+                             const QualityOptions& options = {}, const LvEvidence& lv = {});
 
 }  // namespace echo

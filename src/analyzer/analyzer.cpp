@@ -187,33 +187,43 @@ ModelInfo EchoAnalyzer::model_info() const {
 
 Expected<AnalysisResult> EchoAnalyzer::analyze_file(const std::string& path) const {
   const auto start = Clock::now();
-  auto cine = read_file(path, impl_->options.read);
-  if (!cine) return tl::unexpected(cine.error());
-  const double decode_ms = ms_since(start);
-  auto result = analyze(*cine);
+  auto source = open_frame_source(path, impl_->options.read);
+  if (!source) return tl::unexpected(source.error());
+  const double open_ms = ms_since(start);
+  auto result = analyze(**source);
   if (result) {
-    result->timings.decode_ms = decode_ms;
-    result->timings.total_ms += decode_ms;
+    result->timings.decode_ms += open_ms;
+    result->timings.total_ms += open_ms;
   }
   return result;
 }
 
 Expected<AnalysisResult> EchoAnalyzer::analyze_buffer(const void* data, std::size_t size) const {
   const auto start = Clock::now();
-  auto cine = read_dicom_buffer(data, size, impl_->options.read);
-  if (!cine) return tl::unexpected(cine.error());
-  const double decode_ms = ms_since(start);
-  auto result = analyze(*cine);
+  auto source = open_dicom_buffer_source(data, size, impl_->options.read);
+  if (!source) return tl::unexpected(source.error());
+  const double open_ms = ms_since(start);
+  auto result = analyze(**source);
   if (result) {
-    result->timings.decode_ms = decode_ms;
-    result->timings.total_ms += decode_ms;
+    result->timings.decode_ms += open_ms;
+    result->timings.total_ms += open_ms;
   }
   return result;
 }
 
 Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
+  if (cine.frame_bytes() > 0 && cine.gray.size() % cine.frame_bytes() != 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "analyze: " + std::to_string(cine.gray.size()) + " pixel bytes is not a whole number of " +
+                          std::to_string(cine.cols) + "x" + std::to_string(cine.rows) + " frames");
+  }
+  return analyze(*frame_source_of(cine));
+}
+
+Expected<AnalysisResult> EchoAnalyzer::analyze(const FrameSource& source) const {
   const auto start = Clock::now();
-  if (cine.frame_count() <= 0 || cine.frame_times_ms.size() != static_cast<std::size_t>(cine.frame_count())) {
+  const Cine& cine = source.header();  // times, calibration and metadata; the pixels stream
+  if (source.frame_count() <= 0 || cine.frame_times_ms.size() != static_cast<std::size_t>(source.frame_count())) {
     return make_error(ErrorCode::invalid_argument,
                       "analyze: the cine has no frames or its frame times do not match its frame count");
   }
@@ -221,26 +231,21 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
   AnalysisResult result;
   result.sdk_version = sdk_version();
   result.model = model_info();
-  result.frame_count = cine.frame_count();
+  result.frame_count = source.frame_count();
   result.rows = cine.rows;
   result.cols = cine.cols;
   result.frame_times_ms = cine.frame_times_ms;
 
+  auto streamed = analysis::stream_frames(source, *impl_->model, impl_->input_spec(), options, impl_->vlm != nullptr);
+  if (!streamed) return tl::unexpected(streamed.error());
+  const Preprocessed* pre = &streamed->pre;
+  const analysis::LvSeries& series = streamed->series;
+  result.timings.decode_ms = streamed->decode_ms;
+  result.timings.preprocess_ms = streamed->preprocess_ms;
+  result.timings.inference_ms = streamed->inference_ms;
+
   auto stage_start = Clock::now();
-  auto pre = preprocess(cine, impl_->input_spec(), options.preprocess);
-  if (!pre) return tl::unexpected(pre.error());
-  result.timings.preprocess_ms = ms_since(stage_start);
-
-  stage_start = Clock::now();
-  auto segmentation = impl_->model->segment(pre->model_input.data(), pre->frame_count);
-  if (!segmentation) return tl::unexpected(segmentation.error());
-  result.timings.inference_ms = ms_since(stage_start);
-
-  stage_start = Clock::now();
   const std::vector<std::string>& labels = impl_->model->manifest().view_labels;
-  const analysis::LvSeries series =
-      analysis::measure_series(*segmentation, analysis::model_pixel_spacing(*pre), static_cast<int>(labels.size()),
-                               options.preprocess.threads);
   result.lv_area_mm2 = series.area_mm2;
   result.lv_volume_ml = series.volume_ml;
   if (options.keep_frame_contours) {
@@ -248,7 +253,7 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
       result.frame_contours_px.push_back(g.valid ? analysis::to_original_pixels(g, pre->mapping).contour_px : Contour{});
   }
   std::tie(result.view, result.view_confidence) = analysis::dominant_view(series.view_mean, labels);
-  result.timings.geometry_ms = ms_since(stage_start);
+  result.timings.geometry_ms = streamed->geometry_ms + ms_since(stage_start);
 
   stage_start = Clock::now();
   const CardiacResult cardiac =
@@ -258,7 +263,8 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {
   result.timings.cardiac_ms = ms_since(stage_start);
 
   stage_start = Clock::now();
-  result.quality = assess_quality(cine, *pre, options.quality, analysis::lv_evidence(series, cardiac, *pre, labels, cine.calibration.trusted));
+  result.quality = assess_quality(cine, *pre, streamed->quality_frames(), options.quality,
+                                  analysis::lv_evidence(series, cardiac, *pre, labels, cine.calibration.trusted));
   result.timings.quality_ms = ms_since(stage_start);
 
   result.volumes_unavailable_reason = volumes_unavailable_reason(cine.calibration);

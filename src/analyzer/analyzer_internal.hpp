@@ -1,5 +1,6 @@
 // Private pieces of the analyzer shared by the whole-cine path and the streaming Session.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -44,6 +45,26 @@ LvEvidence lv_evidence(const LvSeries& series, const CardiacResult& cardiac, con
 // The label with the highest mean probability, and that probability.
 std::pair<std::string, double> dominant_view(const std::vector<float>& view_mean,
                                              const std::vector<std::string>& labels);
+
+// What the streamed pass (analyzer_stream.cpp) keeps of a cine's frames.
+struct StreamedFrames {
+  Preprocessed pre;                                 // model_input empty unless asked to keep it
+  LvSeries series;
+  std::vector<std::vector<std::uint8_t>> gain_luma; // the quality gate's samples (echo/quality.hpp)
+  std::vector<std::vector<float>> metric_input;
+  std::vector<std::vector<std::uint8_t>> metric_luma;
+  double decode_ms = 0.0;      // opening and the sector's sample frames; each frame's own decoding is in ...
+  double preprocess_ms = 0.0;  // ... preprocessing, where it runs together with the frame's resampling
+  double inference_ms = 0.0;
+  double geometry_ms = 0.0;
+
+  QualityFrames quality_frames() const;
+};
+
+// Decodes, preprocesses, segments and measures the frames of `source` one model batch at a time.
+Expected<StreamedFrames> stream_frames(const FrameSource& source, const SegmentationModel& model,
+                                       const ModelInputSpec& spec, const AnalyzerOptions& options,
+                                       bool keep_model_input);
 
 }  // namespace analysis
 }  // namespace echo

@@ -9,6 +9,9 @@
 #include <memory>
 #include <streambuf>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gdcmImageReader.h>
 #include <gdcmReader.h>
 #include <gdcmSequenceOfFragments.h>
@@ -315,8 +318,34 @@ FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int 
   return out;
 }
 
-// libjpeg-turbo through OpenCV: luma straight from the Y channel (no chroma work), colour only where kept.
-// Returns false when any frame does not decode to the declared size (the caller falls back to GDCM).
+// One JPEG Baseline frame through libjpeg-turbo (OpenCV): luma straight from the Y channel (no chroma
+// work), and RGB only when `rgb` is given. False when it is not a JPEG stream of rows x cols.
+bool decode_jpeg_frame(std::pair<const char*, std::size_t> stream, int rows, int cols, bool invert, std::uint8_t* gray,
+                       std::uint8_t* rgb) {
+  try {
+    const auto [data, size] = stream;
+    if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) return false;
+    // Only JPEG: cv::imdecode would hand a fragment that starts like a BMP, PNG or TIFF to those decoders.
+    if (size < 2 || static_cast<unsigned char>(data[0]) != 0xff || static_cast<unsigned char>(data[1]) != 0xd8) return false;
+    const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<char*>(data));
+    const cv::Mat decoded = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
+    if (decoded.rows != rows || decoded.cols != cols || decoded.type() != CV_8UC1) return false;
+    cv::Mat gray_out(rows, cols, CV_8UC1, gray);
+    if (invert) cv::bitwise_not(decoded, gray_out);
+    else decoded.copyTo(gray_out);
+    if (rgb != nullptr) {
+      const cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+      if (bgr.rows != rows || bgr.cols != cols) return false;
+      cv::Mat rgb_out(rows, cols, CV_8UC3, rgb);
+      cv::cvtColor(bgr, rgb_out, cv::COLOR_BGR2RGB);
+    }
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// Every frame with decode_jpeg_frame. Returns false when any frame does not decode to the declared size.
 bool decode_jpeg_baseline_fast(const gdcm::Image& image, bool invert, const ReadOptions& options, const FrameSink& sink) {
   const gdcm::SequenceOfFragments* fragments = image.GetDataElement().GetSequenceOfFragments();
   if (fragments == nullptr) return false;
@@ -327,40 +356,9 @@ bool decode_jpeg_baseline_fast(const gdcm::Image& image, bool invert, const Read
   std::atomic<bool> all_ok{true};
   io_detail::parallel_for(frames, io_detail::worker_count(options.decode_threads, frames), [&](int i) {
     if (!all_ok.load()) return;
-    try {
-      const auto [data, size] = streams.frames[static_cast<std::size_t>(i)];
-      if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-        all_ok = false;
-        return;
-      }
-      // Only JPEG: cv::imdecode would hand a fragment that starts like a BMP, PNG or TIFF to those decoders.
-      if (size < 2 || static_cast<unsigned char>(data[0]) != 0xff || static_cast<unsigned char>(data[1]) != 0xd8) {
-        all_ok = false;
-        return;
-      }
-      const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<char*>(data));
-      cv::Mat gray(cine.rows, cine.cols, CV_8UC1, cine.frame(i));
-      const cv::Mat decoded = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
-      if (decoded.rows != cine.rows || decoded.cols != cine.cols || decoded.type() != CV_8UC1) {
-        all_ok = false;
-        return;
-      }
-      if (invert) {
-        cv::bitwise_not(decoded, gray);
-      } else {
-        decoded.copyTo(gray);
-      }
-      const int slot = sink.color_slot(i);
-      if (slot >= 0) {
-        const cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-        if (bgr.rows != cine.rows || bgr.cols != cine.cols) {
-          all_ok = false;
-          return;
-        }
-        cv::Mat rgb(cine.rows, cine.cols, CV_8UC3, cine.color[static_cast<std::size_t>(slot)].rgb.pixels.data());
-        cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-      }
-    } catch (...) {
+    const int slot = sink.color_slot(i);
+    std::uint8_t* rgb = slot >= 0 ? cine.color[static_cast<std::size_t>(slot)].rgb.pixels.data() : nullptr;
+    if (!decode_jpeg_frame(streams.frames[static_cast<std::size_t>(i)], cine.rows, cine.cols, invert, cine.frame(i), rgb)) {
       all_ok = false;
     }
   });
@@ -416,7 +414,16 @@ Expected<void> decode_with_gdcm(const gdcm::Image& image, const PixelLayout& f, 
   return {};
 }
 
-Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, const ReadOptions& options) {
+// What decode_image knows before it touches a pixel.
+struct Header {
+  Cine cine;                 // gray and color empty
+  int frame_count = 0;
+  PixelLayout layout;
+  std::vector<int> color_indices;
+  bool fast_jpeg = false;    // JPEG Baseline decoded frame by frame with libjpeg-turbo
+};
+
+Expected<Header> read_header(const gdcm::ImageReader& reader, const Source& source, const ReadOptions& options) {
   const std::string& name = source.name;
   const gdcm::Image& image = reader.GetImage();
   const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
@@ -439,10 +446,12 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
   auto layout = pixel_layout(image, name);
   if (!layout) return tl::unexpected(layout.error());
 
-  Cine cine;
+  Header header;
+  Cine& cine = header.cine;
   cine.rows = static_cast<int>(rows);
   cine.cols = static_cast<int>(cols);
-  const int frame_count = static_cast<int>(frames);
+  header.frame_count = static_cast<int>(frames);
+  header.layout = *layout;
   cine.metadata.transfer_syntax_uid = image.GetTransferSyntax().GetString() ? image.GetTransferSyntax().GetString() : "";
   cine.metadata.transfer_syntax = io_detail::transfer_syntax_name(cine.metadata.transfer_syntax_uid);
   const char* pi_name = gdcm::PhotometricInterpretation::GetPIString(image.GetPhotometricInterpretation());
@@ -450,14 +459,27 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
   while (!cine.metadata.photometric.empty() && cine.metadata.photometric.back() == ' ') cine.metadata.photometric.pop_back();
   cine.metadata.bits_stored = layout->bits_stored;
   read_metadata(ds, options, cine);
-  read_timing(ds, cine, frame_count);
+  read_timing(ds, cine, header.frame_count);
   read_calibration(ds, cine);
+  if (layout->layout != Layout::mono) header.color_indices = io_detail::color_frame_indices(header.frame_count, options.max_color_frames);
+  header.fast_jpeg = options.fast_jpeg && cine.metadata.transfer_syntax_uid == kJpegBaselineUid &&
+                     layout->bytes_per_sample == 1 && (layout->layout == Layout::mono || layout->layout == Layout::ybr_full);
+  return header;
+}
 
-  cine.gray.assign(cine.frame_bytes() * static_cast<std::size_t>(frame_count), 0);
-  const bool colour_source = layout->layout != Layout::mono;
-  const std::vector<int> color_indices =
-      colour_source ? io_detail::color_frame_indices(frame_count, options.max_color_frames) : std::vector<int>{};
-  for (int index : color_indices) {
+Error jpeg_frames_error(const std::string& name, const Cine& cine, int frame_count) {
+  return Error{ErrorCode::malformed, reading(name) + "the JPEG Baseline pixel data do not decode to " +
+                                         std::to_string(frame_count) + " frames of " + std::to_string(cine.cols) + "x" +
+                                         std::to_string(cine.rows) + " (a damaged frame, or fragments that do not "
+                                         "make the frames declared)"};
+}
+
+Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, const ReadOptions& options) {
+  auto header = read_header(reader, source, options);
+  if (!header) return tl::unexpected(header.error());
+  Cine cine = std::move(header->cine);
+  cine.gray.assign(cine.frame_bytes() * static_cast<std::size_t>(header->frame_count), 0);
+  for (int index : header->color_indices) {
     ColorFrame cf;
     cf.frame_index = index;
     cf.rgb.width = cine.cols;
@@ -465,26 +487,199 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
     cf.rgb.pixels.assign(cine.frame_bytes() * 3, 0);
     cine.color.push_back(std::move(cf));
   }
-  const FrameSink sink{&cine, &color_indices};
-
-  const bool fast_jpeg_eligible = options.fast_jpeg && cine.metadata.transfer_syntax_uid == kJpegBaselineUid &&
-                                  layout->bytes_per_sample == 1 &&
-                                  (layout->layout == Layout::mono || layout->layout == Layout::ybr_full);
-  if (fast_jpeg_eligible) {
+  const FrameSink sink{&cine, &header->color_indices};
+  const gdcm::Image& image = reader.GetImage();
+  if (header->fast_jpeg) {
     // No fallback to GDCM's JPEG codec here: on frames that libjpeg-turbo refuses it can dereference null
     // (JPEGCodec::Decode, found by the dicom fuzzer) and take the host process down.
-    if (decode_jpeg_baseline_fast(image, layout->invert, options, sink)) return cine;
-    return make_error(ErrorCode::malformed, reading(name) + "the JPEG Baseline pixel data do not decode to " +
-                                                std::to_string(frame_count) + " frames of " + std::to_string(cine.cols) + "x" +
-                                                std::to_string(cine.rows) + " (a damaged frame, or fragments that do not "
-                                                "make the frames declared)");
+    if (decode_jpeg_baseline_fast(image, header->layout.invert, options, sink)) return cine;
+    return tl::unexpected(jpeg_frames_error(source.name, cine, header->frame_count));
   }
-  auto decoded = decode_with_gdcm(image, *layout, sink, options, name);
+  auto decoded = decode_with_gdcm(image, header->layout, sink, options, source.name);
   if (!decoded) return tl::unexpected(decoded.error());
   return cine;
 }
 
-Expected<Cine> read_dicom(const Source& source, const ReadOptions& options) {
+// The bytes of a file or of caller memory, read at any offset from any thread.
+class ByteSource {
+ public:
+  static Expected<ByteSource> of(const Source& source) {
+    ByteSource bytes;
+    if (source.path.empty()) {
+      bytes.data_ = source.data;
+      bytes.size_ = source.size;
+      return bytes;
+    }
+    bytes.fd_ = std::shared_ptr<int>(new int(::open(source.path.c_str(), O_RDONLY | O_CLOEXEC)), [](int* fd) {
+      if (*fd >= 0) ::close(*fd);
+      delete fd;
+    });
+    if (*bytes.fd_ < 0) return make_error(ErrorCode::io_failed, reading(source.name) + "cannot open the file");
+    return bytes;
+  }
+  bool read(std::uint64_t offset, std::size_t length, char* out) const {
+    if (fd_ == nullptr) {
+      if (offset > size_ || length > size_ - offset) return false;
+      std::memcpy(out, data_ + offset, length);
+      return true;
+    }
+    while (length > 0) {
+      const ssize_t got = ::pread(*fd_, out, length, static_cast<off_t>(offset));
+      if (got <= 0) return false;
+      out += got;
+      offset += static_cast<std::uint64_t>(got);
+      length -= static_cast<std::size_t>(got);
+    }
+    return true;
+  }
+
+ private:
+  std::shared_ptr<int> fd_;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// The fragments of each frame: one per frame when the counts agree, else fragments grouped at each
+// start-of-image marker (as jpeg_frame_streams does for fragments in memory). Empty when they do not make
+// `frame_count` frames.
+std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> frame_fragments(const io_detail::PixelDataLayout& layout,
+                                                                                 int frame_count) {
+  std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> groups;
+  const std::size_t count = layout.fragments.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    if (layout.fragments[i].second == 0) continue;
+    if (static_cast<int>(count) == frame_count || layout.starts_image[i] || groups.empty()) groups.emplace_back();
+    groups.back().push_back(layout.fragments[i]);
+  }
+  if (static_cast<int>(groups.size()) != frame_count) groups.clear();
+  return groups;
+}
+
+// JPEG Baseline frames decoded on demand, each read from the file (or buffer) when it is asked for: the
+// compressed loop is not held in memory either.
+class JpegFrameSource final : public FrameSource {
+ public:
+  JpegFrameSource(ByteSource bytes, Header header, const io_detail::PixelDataLayout& layout, std::string name)
+      : bytes_(std::move(bytes)), invert_(header.layout.invert), name_(std::move(name)) {
+    header_ = std::move(header.cine);
+    frame_count_ = header.frame_count;
+    color_frames_ = std::move(header.color_indices);
+    frames_ = frame_fragments(layout, frame_count_);
+  }
+  bool delimited() const { return static_cast<int>(frames_.size()) == frame_count_; }
+
+  Expected<void> read_luma(int index, std::uint8_t* gray) const override { return read(index, gray, nullptr); }
+  Expected<void> read_rgb(int index, std::uint8_t* rgb) const override {
+    if (!std::binary_search(color_frames_.begin(), color_frames_.end(), index)) {
+      return make_error(ErrorCode::invalid_argument, reading(name_) + "frame " + std::to_string(index) + "'s colour is not kept");
+    }
+    std::vector<std::uint8_t> gray(header_.frame_bytes());
+    return read(index, gray.data(), rgb);
+  }
+
+ private:
+  Expected<void> read(int index, std::uint8_t* gray, std::uint8_t* rgb) const {
+    if (index < 0 || index >= frame_count_ || gray == nullptr) {
+      return make_error(ErrorCode::invalid_argument, reading(name_) + "no frame " + std::to_string(index));
+    }
+    std::string stream;
+    for (const auto& [offset, length] : frames_[static_cast<std::size_t>(index)]) {
+      const std::size_t at = stream.size();
+      stream.resize(at + length);
+      if (!bytes_.read(offset, length, stream.data() + at)) {
+        return make_error(ErrorCode::io_failed, reading(name_) + "frame " + std::to_string(index) + " cannot be read");
+      }
+    }
+    if (!decode_jpeg_frame({stream.data(), stream.size()}, header_.rows, header_.cols, invert_, gray, rgb)) {
+      return tl::unexpected(jpeg_frames_error(name_, header_, frame_count_));
+    }
+    return {};
+  }
+
+  ByteSource bytes_;
+  std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> frames_;
+  bool invert_ = false;
+  std::string name_;
+};
+
+// A cine in memory served frame by frame (every input that is not streamed).
+class CineFrameSource final : public FrameSource {
+ public:
+  CineFrameSource(const Cine* cine, std::unique_ptr<Cine> owned) : owned_(std::move(owned)), cine_(cine) {
+    header_.rows = cine->rows;
+    header_.cols = cine->cols;
+    header_.frame_times_ms = cine->frame_times_ms;
+    header_.calibration = cine->calibration;
+    header_.metadata = cine->metadata;
+    header_.identifiers = cine->identifiers;
+    frame_count_ = cine->frame_count();
+    for (const ColorFrame& frame : cine->color) color_frames_.push_back(frame.frame_index);
+  }
+  Expected<void> read_luma(int index, std::uint8_t* gray) const override {
+    if (index < 0 || index >= frame_count_ || gray == nullptr) {
+      return make_error(ErrorCode::invalid_argument, "frame source: no frame " + std::to_string(index));
+    }
+    std::copy(cine_->frame(index), cine_->frame(index) + cine_->frame_bytes(), gray);
+    return {};
+  }
+  Expected<void> read_rgb(int index, std::uint8_t* rgb) const override {
+    for (const ColorFrame& frame : cine_->color) {
+      if (frame.frame_index == index && rgb != nullptr && frame.rgb.pixels.size() == cine_->frame_bytes() * 3) {
+        std::copy(frame.rgb.pixels.begin(), frame.rgb.pixels.end(), rgb);
+        return {};
+      }
+    }
+    return make_error(ErrorCode::invalid_argument, "frame source: frame " + std::to_string(index) + "'s colour is not kept");
+  }
+
+ private:
+  std::unique_ptr<Cine> owned_;
+  const Cine* cine_;
+};
+
+// A whole-read cine as a frame source (every input that is not streamed).
+Expected<std::unique_ptr<FrameSource>> source_of(std::unique_ptr<gdcm::ImageReader> reader, const Source& source,
+                                                 const ReadOptions& options) {
+  auto cine = decode_image(*reader, source, options);
+  if (!cine) return tl::unexpected(cine.error());
+  return io_detail::frame_source_owning(std::move(*cine));
+}
+
+// GDCM parses only the data set up to the Pixel Data's first fragment, given here with the later fragments
+// cut off (a sequence delimiter after the first): the frames are read from `source` when they are decoded.
+// Null when the file is not one that streams (not JPEG Baseline on the libjpeg-turbo path).
+Expected<std::unique_ptr<FrameSource>> streamed_source(const Source& source, const ReadOptions& options,
+                                                       const io_detail::PixelDataLayout& layout) {
+  auto bytes = ByteSource::of(source);
+  if (!bytes) return tl::unexpected(bytes.error());
+  // GDCM looks into the first fragment (and asserts when there is none): it is kept.
+  const std::uint64_t head_end = layout.fragments.front().first + layout.fragments.front().second;
+  std::string head(static_cast<std::size_t>(head_end) + 8, '\0');
+  if (!bytes->read(0, static_cast<std::size_t>(head_end), head.data())) return std::unique_ptr<FrameSource>();
+  const unsigned char delimiter[8] = {0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0};
+  std::memcpy(head.data() + head_end, delimiter, sizeof delimiter);
+  MemoryBuffer buffer(head.data(), head.size());
+  std::istream stream(&buffer);
+  auto reader = std::make_unique<gdcm::ImageReader>();
+  reader->SetStream(stream);
+  bool read_ok = false;
+  try {
+    read_ok = reader->Read();
+  } catch (...) {
+    read_ok = false;
+  }
+  if (!read_ok) return std::unique_ptr<FrameSource>();
+  auto header = read_header(*reader, source, options);
+  if (!header) return tl::unexpected(header.error());
+  if (!header->fast_jpeg) return std::unique_ptr<FrameSource>();
+  auto streamed = std::make_unique<JpegFrameSource>(std::move(*bytes), std::move(*header), layout, source.name);
+  if (!streamed->delimited()) return tl::unexpected(jpeg_frames_error(source.name, streamed->header(), streamed->frame_count()));
+  return std::unique_ptr<FrameSource>(std::move(streamed));
+}
+
+// Parses the DICOM of `source` (structure pre-check, then GDCM) and hands the reader to `use`.
+template <typename Result, typename Use>
+Expected<Result> parse_dicom(const Source& source, Use use) {
   io_detail::silence_gdcm();
   try {
     std::unique_ptr<MemoryBuffer> buffer;
@@ -492,16 +687,16 @@ Expected<Cine> read_dicom(const Source& source, const ReadOptions& options) {
     if (!*stream) return make_error(ErrorCode::io_failed, reading(source.name) + "cannot open the file");
     // Truncation must be refused before GDCM sees it: its fallback parsers assert() (abort) on it.
     if (auto intact = io_detail::check_dicom_structure(*stream, source.name); !intact) return tl::unexpected(intact.error());
-    gdcm::ImageReader reader;
-    reader.SetStream(*stream);
+    auto reader = std::make_unique<gdcm::ImageReader>();
+    reader->SetStream(*stream);
     bool read_ok = false;
     try {
-      read_ok = reader.Read();
+      read_ok = reader->Read();
     } catch (...) {
       read_ok = false;
     }
     if (!read_ok) return tl::unexpected(diagnose_read_failure(source));
-    return decode_image(reader, source, options);
+    return use(std::move(reader));
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::out_of_memory, reading(source.name) + "out of memory");
   } catch (const std::exception& e) {
@@ -509,6 +704,34 @@ Expected<Cine> read_dicom(const Source& source, const ReadOptions& options) {
   } catch (...) {
     return make_error(ErrorCode::malformed, reading(source.name) + "DICOM decoding failed");
   }
+}
+
+Expected<Cine> read_dicom(const Source& source, const ReadOptions& options) {
+  return parse_dicom<Cine>(source, [&](std::unique_ptr<gdcm::ImageReader> reader) {
+    return decode_image(*reader, source, options);
+  });
+}
+
+Expected<std::unique_ptr<FrameSource>> dicom_source(const Source& source, const ReadOptions& options) {
+  io_detail::silence_gdcm();
+  try {
+    std::unique_ptr<MemoryBuffer> buffer;
+    auto stream = source.open(buffer);
+    if (!*stream) return make_error(ErrorCode::io_failed, reading(source.name) + "cannot open the file");
+    io_detail::PixelDataLayout layout;
+    if (auto intact = io_detail::check_dicom_structure(*stream, source.name, &layout); !intact) return tl::unexpected(intact.error());
+    if (layout.found && layout.offset_table_end > 0 && !layout.fragments.empty()) {
+      auto streamed = streamed_source(source, options, layout);
+      if (!streamed || *streamed) return streamed;
+    }
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorCode::out_of_memory, reading(source.name) + "out of memory");
+  } catch (...) {
+    // not streamable: read whole below
+  }
+  return parse_dicom<std::unique_ptr<FrameSource>>(source, [&](std::unique_ptr<gdcm::ImageReader> reader) {
+    return source_of(std::move(reader), source, options);
+  });
 }
 
 }  // namespace
@@ -530,6 +753,35 @@ Expected<Cine> read_dicom_buffer(const void* data, std::size_t size, const ReadO
   source.data = static_cast<const char*>(data);
   source.size = size;
   return read_dicom(source, options);
+}
+
+}  // namespace echo
+
+namespace echo {
+
+Expected<std::unique_ptr<FrameSource>> io_detail::open_dicom_file_source(const std::string& path, const ReadOptions& options) {
+  Source source;
+  source.name = path;
+  source.path = path;
+  return dicom_source(source, options);
+}
+
+Expected<std::unique_ptr<FrameSource>> open_dicom_buffer_source(const void* data, std::size_t size,
+                                                                const ReadOptions& options, const std::string& name) {
+  if (data == nullptr || size == 0) return make_error(ErrorCode::invalid_argument, reading(name) + "empty buffer");
+  Source source;
+  source.name = name;
+  source.data = static_cast<const char*>(data);
+  source.size = size;
+  return dicom_source(source, options);
+}
+
+std::unique_ptr<FrameSource> frame_source_of(const Cine& cine) { return std::make_unique<CineFrameSource>(&cine, nullptr); }
+
+std::unique_ptr<FrameSource> io_detail::frame_source_owning(Cine cine) {
+  auto owned = std::make_unique<Cine>(std::move(cine));
+  const Cine* pointer = owned.get();
+  return std::make_unique<CineFrameSource>(pointer, std::move(owned));
 }
 
 }  // namespace echo

@@ -340,6 +340,7 @@ class Walker {
           !vr_as_gdcm_reads(tag, static_cast<char>(h[4]), static_cast<char>(h[5])))
         return truncated(pos, tag_text(group, element) + " is encoded with VR " + std::string{static_cast<char>(h[4]), static_cast<char>(h[5])} +
                                   ", not the one its attribute has");
+      const std::uint64_t element_pos = pos;
       pos += header;
       // Implicit VR: GDCM knows the region sequence from its dictionary and reads its items.
       if (!explicit_vr_ && depth == 0 && tag == kRegionSequence) sequence = true;
@@ -355,6 +356,10 @@ class Walker {
         // CP-246: the items of an undefined-length UN are implicit VR.
         const bool was_explicit = explicit_vr_;
         if (explicit_vr_ && h[4] == 'U' && h[5] == 'N') explicit_vr_ = false;
+        if (pixel_data && depth == 0 && layout_ != nullptr) {
+          layout_->found = true;
+          layout_->element_pos = element_pos;
+        }
         const Walk walk = items(pos, limit, false, pixel_data, depth + 1, tag_text(group, element));
         explicit_vr_ = was_explicit;
         if (walk != Walk::ok) return walk;
@@ -405,6 +410,7 @@ class Walker {
         return truncated(pos, "an item of " + owner + " declares " + std::to_string(length) + " bytes but only " +
                                   std::to_string(limit - pos) + " remain");
       }
+      if (fragments && depth == 1 && layout_ != nullptr && layout_->found) remember_fragment(pos, length);
       if (fragments && jpeg_ && length >= 2) {
         std::string fragment(length, '\0');
         if (!read(pos, fragment.data(), length)) return truncated(pos, "cut inside a fragment of " + owner);
@@ -426,7 +432,22 @@ class Walker {
     }
   }
 
+  void record_pixel_data(PixelDataLayout* layout) { layout_ = layout; }
+
  private:
+  // The first item of encapsulated pixel data is the basic offset table, the others its fragments.
+  void remember_fragment(std::uint64_t pos, std::uint32_t length) {
+    if (layout_->offset_table_end == 0) {
+      layout_->offset_table_end = pos + length;
+      return;
+    }
+    unsigned char marker[2] = {0, 0};
+    const bool starts_image = length >= 2 && read(pos, marker, 2) && marker[0] == 0xff && marker[1] == 0xd8;
+    layout_->fragments.emplace_back(pos, length);
+    layout_->starts_image.push_back(starts_image);
+  }
+
+  PixelDataLayout* layout_ = nullptr;
   std::istream& in_;
   std::uint64_t size_;
   bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, palette_ = false;
@@ -559,11 +580,15 @@ Expected<void> check_deflated(Walker& walker, std::uint64_t pos, const std::stri
 
 }  // namespace
 
-Expected<void> check_dicom_structure(std::istream& in, const std::string& name) {
+Expected<void> check_dicom_structure(std::istream& in, const std::string& name, PixelDataLayout* pixel_data) {
   in.clear();
   in.seekg(0, std::ios::end);
   const std::streamoff end = in.tellg();
   Walker walker(in, end > 0 ? static_cast<std::uint64_t>(end) : 0);
+  if (pixel_data != nullptr) {
+    *pixel_data = PixelDataLayout{};
+    walker.record_pixel_data(pixel_data);
+  }
   auto finish = [&](Walk walk) -> Expected<void> {
     in.clear();
     in.seekg(0);

@@ -47,6 +47,10 @@ using detail::worker_count;
 // "reading 'file.dcm': " prefix for messages.
 inline std::string reading(const std::string& name) { return "reading '" + name + "': "; }
 
+// A DICOM file as a frame source (echo/io.hpp open_frame_source), and a cine held by its source.
+Expected<std::unique_ptr<FrameSource>> open_dicom_file_source(const std::string& path, const ReadOptions& options);
+std::unique_ptr<FrameSource> frame_source_owning(Cine cine);
+
 bool has_extension(const std::string& path, std::initializer_list<const char*> extensions);
 
 }  // namespace echo::io_detail

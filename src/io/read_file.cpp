@@ -27,4 +27,19 @@ Expected<Cine> read_file(const std::string& path, const ReadOptions& options) {
   return dicom;
 }
 
+Expected<std::unique_ptr<FrameSource>> open_frame_source(const std::string& path, const ReadOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::not_found, io_detail::reading(path) + "no such file");
+  if (std::filesystem::is_directory(path, ec)) {
+    return make_error(ErrorCode::invalid_argument, io_detail::reading(path) + "is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  char preamble[132] = {};
+  in.read(preamble, sizeof preamble);
+  if (in.gcount() == 132 && std::string(preamble + 128, 4) == "DICM") return io_detail::open_dicom_file_source(path, options);
+  auto cine = read_file(path, options);
+  if (!cine) return tl::unexpected(cine.error());
+  return io_detail::frame_source_owning(std::move(*cine));
+}
+
 }  // namespace echo

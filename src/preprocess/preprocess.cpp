@@ -81,7 +81,9 @@ Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec) 
   return preprocess(cine, spec, PreprocessOptions{});
 }
 
-Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, const PreprocessOptions& options) {
+namespace {
+
+Expected<void> check_spec(const ModelInputSpec& spec) {
   if (spec.input_size < 8 || spec.input_size > 1024) {
     return make_error(ErrorCode::invalid_argument,
                       "preprocess: model input size " + std::to_string(spec.input_size) + " outside [8, 1024]");
@@ -89,6 +91,10 @@ Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, 
   if (!(spec.std > 0.0f) || !std::isfinite(spec.mean)) {
     return make_error(ErrorCode::invalid_argument, "preprocess: normalisation std must be > 0 and mean finite");
   }
+  return {};
+}
+
+Expected<void> check_frames(const Cine& cine) {
   if (cine.rows <= 0 || cine.cols <= 0 || cine.gray.empty()) {
     return make_error(ErrorCode::invalid_argument, "preprocess: the cine has no frames");
   }
@@ -97,13 +103,50 @@ Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, 
                       "preprocess: " + std::to_string(cine.gray.size()) + " pixel bytes is not a whole number of " +
                           std::to_string(cine.cols) + "x" + std::to_string(cine.rows) + " frames");
   }
+  return {};
+}
+
+// Sector, colour, mapping and model pixel size (no exception handling: the callers have it).
+Preprocessed sector_and_mapping(const Cine& sampled, int frame_count, const ModelInputSpec& spec,
+                                const PreprocessOptions& options) {
+  Preprocessed result;
+  result.spec = spec;
+  result.sector = detect_sector(sampled, options.sector);
+  result.color = detect_color(sampled, result.sector, options.color);
+  result.mapping = make_model_mapping(result.sector, spec);
+  result.frame_count = frame_count;
+  if (sampled.calibration.known()) {
+    result.mm_per_px_model_x = sampled.calibration.mm_per_px_x * result.mapping.scale_x;
+    result.mm_per_px_model_y = sampled.calibration.mm_per_px_y * result.mapping.scale_y;
+  }
+  return result;
+}
+
+}  // namespace
+
+Expected<Preprocessed> prepare_sector(const Cine& sampled, int frame_count, const ModelInputSpec& spec,
+                                      const PreprocessOptions& options) {
+  if (auto ok = check_spec(spec); !ok) return tl::unexpected(ok.error());
+  if (auto ok = check_frames(sampled); !ok) return tl::unexpected(ok.error());
+  if (sampled.frame_count() != static_cast<int>(sector_sample_frames(frame_count, options.sector).size())) {
+    return make_error(ErrorCode::invalid_argument, "prepare_sector: the sampled cine does not hold the " +
+                                                       std::to_string(sector_sample_frames(frame_count, options.sector).size()) +
+                                                       " sector sample frames of " + std::to_string(frame_count));
+  }
   try {
-    Preprocessed result;
-    result.spec = spec;
-    result.sector = detect_sector(cine, options.sector);
-    result.color = detect_color(cine, result.sector, options.color);
-    result.mapping = make_model_mapping(result.sector, spec);
-    result.frame_count = cine.frame_count();
+    return sector_and_mapping(sampled, frame_count, spec, options);
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorCode::out_of_memory, "preprocess: out of memory for the sector");
+  } catch (const std::exception& error) {
+    return make_error(ErrorCode::internal, std::string("preprocess: ") + error.what());
+  }
+}
+
+Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, const PreprocessOptions& options) {
+  if (auto ok = check_spec(spec); !ok) return tl::unexpected(ok.error());
+  if (auto ok = check_frames(cine); !ok) return tl::unexpected(ok.error());
+  try {
+    Preprocessed result = sector_and_mapping(cine, cine.frame_count(), spec, options);
     const std::size_t frame_floats = static_cast<std::size_t>(spec.input_size) * spec.input_size;
     result.model_input.assign(frame_floats * static_cast<std::size_t>(result.frame_count), 0.0f);
     std::atomic<bool> failed{false};  // an exception may not leave a worker thread
@@ -116,10 +159,6 @@ Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, 
       }
     });
     if (failed) throw std::bad_alloc();
-    if (cine.calibration.known()) {
-      result.mm_per_px_model_x = cine.calibration.mm_per_px_x * result.mapping.scale_x;
-      result.mm_per_px_model_y = cine.calibration.mm_per_px_y * result.mapping.scale_y;
-    }
     return result;
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::out_of_memory, "preprocess: out of memory for the model input");

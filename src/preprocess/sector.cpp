@@ -345,6 +345,10 @@ Image8 render_fan_mask(int width, int height, Point2 apex_px, double start_radiu
   return mask;
 }
 
+std::vector<int> sector_sample_frames(int frame_count, const SectorOptions& options) {
+  return frame_count <= 0 ? std::vector<int>{} : sampled_frame_indices(frame_count, options.max_frames_sampled);
+}
+
 SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options) {
   if (cine.rows <= 0 || cine.cols <= 0 || cine.frame_count() <= 0) return whole_image(cine, "empty cine");
   try {

@@ -233,10 +233,15 @@ void check_lv(const Preprocessed& pre, const Cine& cine, const QualityOptions& o
 
 QualityReport assess_quality(const Cine& cine, const Preprocessed& pre, const QualityOptions& options,
                              const LvEvidence& lv) {
+  return assess_quality(cine, pre, quality_frames_of(cine, pre, options), options, lv);
+}
+
+QualityReport assess_quality(const Cine& cine, const Preprocessed& pre, const QualityFrames& frames,
+                             const QualityOptions& options, const LvEvidence& lv) {
   QualityReport report;
   Gate gate(report);
   try {
-    const bool consistent = cine.frame_count() > 0 && pre.frame_count == cine.frame_count() &&
+    const bool consistent = frames.frame_count > 0 && pre.frame_count == frames.frame_count &&
                             pre.sector.mask.width == cine.cols && pre.sector.mask.height == cine.rows;
     if (!consistent) {
       gate.fail(QualityCode::no_sector, Severity::reject, 0.0, 0.0,
@@ -245,7 +250,7 @@ QualityReport assess_quality(const Cine& cine, const Preprocessed& pre, const Qu
       gate.finish();
       return report;
     }
-    report.metrics = measure_quality(cine, pre, options);
+    report.metrics = measure_quality(cine, pre, frames, options);
     if (!pre.sector.found) {
       gate.fail(QualityCode::no_sector, Severity::reject, 0.0, 0.0, "no ultrasound sector found in the image",
                 "未找到超声扇区");

@@ -47,24 +47,24 @@ struct MetricFrames {
   cv::Mat coverage;              // CV_32F 0..1: fraction of each pixel inside the sector
 };
 
-MetricFrames metric_frames(const Cine& cine, const Preprocessed& pre, const QualityOptions& options) {
+MetricFrames metric_frames(const QualityFrames& frames, const Preprocessed& pre, const QualityOptions& options) {
   MetricFrames metric;
   metric.size = std::max(8, options.metric_size);
-  metric.indices = evenly_spaced(pre.frame_count, options.max_frames_measured);
-  const bool reuse_model_input = pre.spec.input_size == metric.size &&
-                                 pre.model_input.size() == static_cast<std::size_t>(pre.frame_count) * metric.size * metric.size;
+  metric.indices = quality_metric_frames(frames.frame_count, options);
+  const bool from_model_input = !frames.metric_model_input.empty();
   ModelInputSpec unit_spec;
   unit_spec.input_size = metric.size;
-  const ModelMapping mapping = reuse_model_input ? pre.mapping : make_model_mapping(pre.sector, unit_spec);
-  const float scale = reuse_model_input ? 255.0f * pre.spec.std : 255.0f;
-  const float offset = reuse_model_input ? 255.0f * pre.spec.mean : 0.0f;
-  for (int index : metric.indices) {
+  const ModelMapping mapping = from_model_input ? pre.mapping : make_model_mapping(pre.sector, unit_spec);
+  const float scale = from_model_input ? 255.0f * pre.spec.std : 255.0f;
+  const float offset = from_model_input ? 255.0f * pre.spec.mean : 0.0f;
+  for (std::size_t k = 0; k < metric.indices.size(); ++k) {
     cv::Mat frame(metric.size, metric.size, CV_32F);
-    if (reuse_model_input) {
-      const cv::Mat model(metric.size, metric.size, CV_32F, const_cast<float*>(pre.model_frame(index)));
+    if (from_model_input) {
+      const cv::Mat model(metric.size, metric.size, CV_32F, const_cast<float*>(frames.metric_model_input[k]));
       model.convertTo(frame, CV_32F, scale, offset);
     } else {
-      preprocess_frame(cine.frame(index), cine.rows, cine.cols, pre.sector, mapping, unit_spec, frame.ptr<float>());
+      preprocess_frame(frames.metric_luma[k], pre.sector.mask.height, pre.sector.mask.width, pre.sector, mapping,
+                       unit_spec, frame.ptr<float>());
       frame *= 255.0f;
     }
     metric.frames.push_back(frame);
@@ -183,17 +183,16 @@ class MotionEstimator {
 };
 
 // Histogram of the original pixels inside the sector on a 2-px grid of up to 8 evenly spaced frames.
-void gain_statistics(const Cine& cine, const SectorGeometry& sector, const QualityOptions& options,
-                     QualityMetrics& metrics) {
+void gain_statistics(const std::vector<const std::uint8_t*>& gain_luma, const SectorGeometry& sector,
+                     const QualityOptions& options, QualityMetrics& metrics) {
   std::array<long long, 256> histogram{};
-  const bool mask_fits = sector.mask.width == cine.cols && sector.mask.height == cine.rows;
-  for (int index : evenly_spaced(cine.frame_count(), 8)) {
-    const std::uint8_t* frame = cine.frame(index);
-    for (int y = std::max(0, sector.box_y0); y <= std::min(cine.rows - 1, sector.box_y1); y += 2) {
-      const std::uint8_t* row = frame + static_cast<std::size_t>(y) * cine.cols;
-      const std::uint8_t* mask = mask_fits ? sector.mask.pixels.data() + static_cast<std::size_t>(y) * cine.cols : nullptr;
-      for (int x = std::max(0, sector.box_x0); x <= std::min(cine.cols - 1, sector.box_x1); x += 2) {
-        if (mask == nullptr || mask[x] != 0) ++histogram[row[x]];
+  const int rows = sector.mask.height, cols = sector.mask.width;
+  for (const std::uint8_t* frame : gain_luma) {
+    for (int y = std::max(0, sector.box_y0); y <= std::min(rows - 1, sector.box_y1); y += 2) {
+      const std::uint8_t* row = frame + static_cast<std::size_t>(y) * cols;
+      const std::uint8_t* mask = sector.mask.pixels.data() + static_cast<std::size_t>(y) * cols;
+      for (int x = std::max(0, sector.box_x0); x <= std::min(cols - 1, sector.box_x1); x += 2) {
+        if (mask[x] != 0) ++histogram[row[x]];
       }
     }
   }
@@ -222,22 +221,59 @@ void gain_statistics(const Cine& cine, const SectorGeometry& sector, const Quali
   metrics.contrast_ratio = (p95 + p5) > 0 ? static_cast<double>(p95 - p5) / (p95 + p5) : 0.0;
 }
 
+// The frames measured are consistent with `pre` and the cine's geometry (else nothing is measured).
+bool frames_fit(const Cine& cine, const Preprocessed& pre, const QualityFrames& frames, const QualityOptions& options) {
+  const std::size_t metric_count = quality_metric_frames(frames.frame_count, options).size();
+  const bool metric_ok = frames.metric_model_input.empty()
+                             ? frames.metric_luma.size() == metric_count
+                             : frames.metric_model_input.size() == metric_count && frames.metric_luma.empty() &&
+                                   pre.spec.input_size == std::max(8, options.metric_size);
+  return frames.frame_count > 0 && pre.frame_count == frames.frame_count && pre.sector.mask.width == cine.cols &&
+         pre.sector.mask.height == cine.rows && frames.gain_luma.size() == quality_gain_frames(frames.frame_count).size() &&
+         metric_ok;
+}
+
 }  // namespace
 
+std::vector<int> quality_gain_frames(int frame_count) { return evenly_spaced(frame_count, 8); }
+
+std::vector<int> quality_metric_frames(int frame_count, const QualityOptions& options) {
+  return evenly_spaced(frame_count, options.max_frames_measured);
+}
+
+QualityFrames quality_frames_of(const Cine& cine, const Preprocessed& pre, const QualityOptions& options) {
+  QualityFrames frames;
+  if (cine.frame_count() <= 0 || pre.frame_count != cine.frame_count()) return frames;
+  frames.frame_count = cine.frame_count();
+  for (int index : quality_gain_frames(frames.frame_count)) frames.gain_luma.push_back(cine.frame(index));
+  const std::size_t model_floats = static_cast<std::size_t>(pre.spec.input_size) * pre.spec.input_size;
+  const bool reuse_model_input = pre.spec.input_size == std::max(8, options.metric_size) &&
+                                 pre.model_input.size() == static_cast<std::size_t>(pre.frame_count) * model_floats;
+  for (int index : quality_metric_frames(frames.frame_count, options)) {
+    if (reuse_model_input) frames.metric_model_input.push_back(pre.model_frame(index));
+    else frames.metric_luma.push_back(cine.frame(index));
+  }
+  return frames;
+}
+
 QualityMetrics measure_quality(const Cine& cine, const Preprocessed& pre, const QualityOptions& options) {
-  QualityMetrics metrics;
+  QualityMetrics metrics = measure_quality(cine, pre, quality_frames_of(cine, pre, options), options);
   metrics.frame_count = cine.frame_count();
+  return metrics;
+}
+
+QualityMetrics measure_quality(const Cine& cine, const Preprocessed& pre, const QualityFrames& frames,
+                               const QualityOptions& options) {
+  QualityMetrics metrics;
+  metrics.frame_count = frames.frame_count;
   metrics.fps = cine.fps();
   metrics.duration_ms = cine.duration_ms();
   metrics.doppler_fraction = pre.color.doppler_fraction_in_sector;
   metrics.sector_fraction = pre.sector.mask_fraction;
-  if (metrics.frame_count <= 0 || pre.frame_count != metrics.frame_count ||
-      pre.sector.mask.width != cine.cols || pre.sector.mask.height != cine.rows) {
-    return metrics;
-  }
-  gain_statistics(cine, pre.sector, options, metrics);
+  if (!frames_fit(cine, pre, frames, options)) return metrics;
+  gain_statistics(frames.gain_luma, pre.sector, options, metrics);
 
-  const MetricFrames metric = metric_frames(cine, pre, options);
+  const MetricFrames metric = metric_frames(frames, pre, options);
   MotionEstimator motion(metric.inside);
   std::vector<double> sharpness, relative_sharpness, noise;
   for (std::size_t k = 0; k < metric.frames.size(); ++k) {

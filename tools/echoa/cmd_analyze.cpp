@@ -209,6 +209,16 @@ echo::Expected<void> write_dicom_out(const AnalyzeArgs& args, const std::string&
 
 // Reads the file (and the A2C cine for biplane), analyses, reports; returns this input's exit status.
 int analyze_one(const echo::EchoAnalyzer& analyzer, const AnalyzeArgs& args, const std::string& file) {
+  // Without outputs that draw the frames, the analyzer streams them from the file (less memory).
+  if (args.overlay_dir.empty() && args.html_dir.empty() && args.dicom_dir.empty() && args.a2c_path.empty()) {
+    auto result = analyzer.analyze_file(file);
+    if (!result) {
+      print_error(args, file, result.error());
+      return kExitError;
+    }
+    print_result(args, file, *result);
+    return result->ef_percent ? kExitOk : kExitRefused;
+  }
   const auto read_start = std::chrono::steady_clock::now();
   auto cine = echo::read_file(file, args.options.read);
   const double decode_ms =

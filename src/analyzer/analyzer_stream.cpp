@@ -1,0 +1,179 @@
+// The streamed pass over a cine's frames: decode -> preprocess -> segment -> measure, one model batch at a
+// time, so that no more than a batch of full-size frames is ever held. What is kept per frame is the LV
+// geometry, its area and volume and the view probabilities; of the pixels only what the quality gate
+// samples (and the whole model input when the VLM will need it). The batches are the model's own
+// (SegmentationModel::max_batch, from frame 0), so the result is that of segmenting the whole cine at once.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <new>
+
+#include "analyzer/analyzer_internal.hpp"
+#include "common/parallel.hpp"
+
+namespace echo::analysis {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Runs `work(k)` for k in [0, count) on the preprocess threads; the first error wins (by index, so the
+// message does not depend on the thread count).
+Expected<void> for_each_frame(int count, int threads, const std::function<Expected<void>(int)>& work) {
+  std::vector<Error> errors(static_cast<std::size_t>(count));
+  std::vector<char> failed(static_cast<std::size_t>(count), 0);
+  detail::parallel_for(count, detail::worker_count(threads, count), [&](int k) {
+    try {
+      if (auto done = work(k); !done) {
+        errors[static_cast<std::size_t>(k)] = done.error();
+        failed[static_cast<std::size_t>(k)] = 1;
+      }
+    } catch (const std::bad_alloc&) {
+      errors[static_cast<std::size_t>(k)] = Error{ErrorCode::out_of_memory, "analyze: out of memory for a frame"};
+      failed[static_cast<std::size_t>(k)] = 1;
+    } catch (const std::exception& error) {
+      errors[static_cast<std::size_t>(k)] = Error{ErrorCode::internal, std::string("analyze: ") + error.what()};
+      failed[static_cast<std::size_t>(k)] = 1;
+    }
+  });
+  for (int k = 0; k < count; ++k) {
+    if (failed[static_cast<std::size_t>(k)]) return tl::unexpected(errors[static_cast<std::size_t>(k)]);
+  }
+  return {};
+}
+
+// A cine of the frames detect_sector samples and of the kept colour frames, for prepare_sector.
+Expected<Cine> sector_samples(const FrameSource& source, const PreprocessOptions& options) {
+  Cine sampled;
+  const Cine& header = source.header();
+  sampled.rows = header.rows;
+  sampled.cols = header.cols;
+  sampled.calibration = header.calibration;
+  sampled.metadata = header.metadata;
+  const std::vector<int> indices = sector_sample_frames(source.frame_count(), options.sector);
+  sampled.gray.resize(header.frame_bytes() * indices.size());
+  auto luma = for_each_frame(static_cast<int>(indices.size()), options.threads, [&](int k) {
+    return source.read_luma(indices[static_cast<std::size_t>(k)], sampled.frame(k));
+  });
+  if (!luma) return tl::unexpected(luma.error());
+  for (int index : source.color_frames()) {
+    ColorFrame frame;
+    frame.frame_index = index;
+    frame.rgb.width = header.cols;
+    frame.rgb.height = header.rows;
+    frame.rgb.pixels.assign(header.frame_bytes() * 3, 0);
+    if (auto rgb = source.read_rgb(index, frame.rgb.pixels.data()); !rgb) return tl::unexpected(rgb.error());
+    sampled.color.push_back(std::move(frame));
+  }
+  return sampled;
+}
+
+// Where frame `index` sits in the sorted `indices`, or -1.
+int slot_of(const std::vector<int>& indices, int index) {
+  const auto it = std::lower_bound(indices.begin(), indices.end(), index);
+  return it != indices.end() && *it == index ? static_cast<int>(it - indices.begin()) : -1;
+}
+
+// The view probabilities' mean over frames (the same sum order as measure_series).
+std::vector<float> mean_views(const std::vector<float>& probabilities, int frame_count, int label_count) {
+  std::vector<float> mean(static_cast<std::size_t>(label_count), 0.0f);
+  if (frame_count <= 0) return mean;
+  for (int i = 0; i < frame_count; ++i) {
+    for (int v = 0; v < label_count; ++v) mean[v] += probabilities[static_cast<std::size_t>(i) * label_count + v];
+  }
+  for (float& p : mean) p /= static_cast<float>(frame_count);
+  return mean;
+}
+
+}  // namespace
+
+QualityFrames StreamedFrames::quality_frames() const {
+  QualityFrames frames;
+  frames.frame_count = pre.frame_count;
+  for (const auto& luma : gain_luma) frames.gain_luma.push_back(luma.data());
+  for (const auto& input : metric_input) frames.metric_model_input.push_back(input.data());
+  for (const auto& luma : metric_luma) frames.metric_luma.push_back(luma.data());
+  return frames;
+}
+
+Expected<StreamedFrames> stream_frames(const FrameSource& source, const SegmentationModel& model,
+                                       const ModelInputSpec& spec, const AnalyzerOptions& options,
+                                       bool keep_model_input) {
+  StreamedFrames out;
+  const Cine& header = source.header();
+  const int frame_count = source.frame_count();
+  const int threads = options.preprocess.threads;
+  auto stage = Clock::now();
+  {
+    auto sampled = sector_samples(source, options.preprocess);
+    if (!sampled) return tl::unexpected(sampled.error());
+    out.decode_ms += ms_since(stage);
+    stage = Clock::now();
+    auto pre = prepare_sector(*sampled, frame_count, spec, options.preprocess);
+    if (!pre) return tl::unexpected(pre.error());
+    out.pre = std::move(*pre);
+    out.preprocess_ms += ms_since(stage);
+  }
+  const Preprocessed& pre = out.pre;
+  const std::size_t frame_floats = static_cast<std::size_t>(spec.input_size) * spec.input_size;
+  if (keep_model_input) out.pre.model_input.assign(frame_floats * static_cast<std::size_t>(frame_count), 0.0f);
+
+  // The gate's samples, kept as their frames go by.
+  const std::vector<int> gain_indices = quality_gain_frames(frame_count);
+  const std::vector<int> metric_indices = quality_metric_frames(frame_count, options.quality);
+  const bool metric_from_input = spec.input_size == std::max(8, options.quality.metric_size);
+  out.gain_luma.resize(gain_indices.size());
+  if (metric_from_input) out.metric_input.resize(metric_indices.size());
+  else out.metric_luma.resize(metric_indices.size());
+
+  const int labels = static_cast<int>(model.manifest().view_labels.size());
+  const PixelSpacing spacing = model_pixel_spacing(pre);
+  std::vector<float> view_probabilities;
+  const int batch = std::max(1, model.max_batch());
+  std::vector<float> input(frame_floats * static_cast<std::size_t>(std::min(batch, frame_count)));
+  for (int first = 0; first < frame_count; first += batch) {
+    const int count = std::min(batch, frame_count - first);
+    stage = Clock::now();
+    auto prepared = for_each_frame(count, threads, [&](int k) -> Expected<void> {
+      const int index = first + k;
+      std::vector<std::uint8_t> luma(header.frame_bytes());
+      if (auto read = source.read_luma(index, luma.data()); !read) return read;
+      float* frame_input = input.data() + frame_floats * static_cast<std::size_t>(k);
+      preprocess_frame(luma.data(), header.rows, header.cols, pre.sector, pre.mapping, spec, frame_input);
+      if (const int slot = slot_of(gain_indices, index); slot >= 0) out.gain_luma[slot] = luma;
+      if (const int slot = slot_of(metric_indices, index); slot >= 0) {
+        if (metric_from_input) out.metric_input[slot].assign(frame_input, frame_input + frame_floats);
+        else out.metric_luma[slot] = luma;
+      }
+      return {};
+    });
+    if (!prepared) return tl::unexpected(prepared.error());
+    out.preprocess_ms += ms_since(stage);  // decode and resampling of a frame run together
+
+    stage = Clock::now();
+    auto segmentation = model.segment(input.data(), count);
+    if (!segmentation) return tl::unexpected(segmentation.error());
+    out.inference_ms += ms_since(stage);
+
+    stage = Clock::now();
+    LvSeries part = measure_series(*segmentation, spacing, labels, threads);
+    for (auto& geometry : part.geometry) out.series.geometry.push_back(std::move(geometry));
+    out.series.area_mm2.insert(out.series.area_mm2.end(), part.area_mm2.begin(), part.area_mm2.end());
+    out.series.volume_ml.insert(out.series.volume_ml.end(), part.volume_ml.begin(), part.volume_ml.end());
+    view_probabilities.insert(view_probabilities.end(), segmentation->view_probabilities.begin(),
+                              segmentation->view_probabilities.end());
+    if (keep_model_input) {
+      std::copy(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(frame_floats * count),
+                out.pre.model_input.begin() + static_cast<std::ptrdiff_t>(frame_floats * first));
+    }
+    out.geometry_ms += ms_since(stage);
+  }
+  out.series.view_mean = mean_views(view_probabilities, frame_count, labels);
+  return out;
+}
+
+}  // namespace echo::analysis
