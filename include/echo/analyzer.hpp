@@ -37,6 +37,10 @@ struct AnalyzerOptions {
   VlmOptions vlm;
   double vlm_tolerance_points = 10.0;  // cross-check tolerance
   bool lead_with_vlm = false;      // the result leads with the VLM's EF instead of the measured one
+  // Frames decoded, preprocessed and segmented together as the analysis streams through a cine (1..1024,
+  // at most the model's max_batch is used). Fewer hold less memory (activations); with the bundled INT8
+  // model the result does not depend on it (tests/analyzer/test_streamed.cpp).
+  int stream_batch_frames = 16;
   bool keep_frame_contours = false;  // fill AnalysisResult::frame_contours_px (the review page shows every frame)
 };
 

@@ -58,9 +58,30 @@ struct SectorOptions {
 // its radial extent. When nothing is found: found=false, source "none", mask = the whole image.
 SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options = {});
 
-// The frames detect_sector reads of a cine of `frame_count` frames, evenly spread. A caller that streams
-// frames gets the same sector from a cine holding just these frames, in this order.
+// The frames detect_sector reads of a cine of `frame_count` frames, evenly spread.
 std::vector<int> sector_sample_frames(int frame_count, const SectorOptions& options = {});
+
+// All that detect_sector reads of the pixels: the per-pixel lowest, highest and sum of the sampled frames,
+// accumulated one frame at a time (in sector_sample_frames order) by a caller that streams the frames.
+class SectorSamples {
+ public:
+  SectorSamples(int rows, int cols);
+  void add(const std::uint8_t* frame);  // rows * cols bytes
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  int count() const { return count_; }
+  const std::vector<std::uint8_t>& lowest() const { return lowest_; }
+  const std::vector<std::uint8_t>& highest() const { return highest_; }
+  const std::vector<float>& sum() const { return sum_; }
+
+ private:
+  int rows_ = 0, cols_ = 0, count_ = 0;
+  std::vector<std::uint8_t> lowest_, highest_;
+  std::vector<float> sum_;
+};
+
+// The same sector from the samples; `cine` gives only the size, the regions and the calibration.
+SectorGeometry detect_sector(const Cine& cine, const SectorSamples& samples, const SectorOptions& options = {});
 
 // Renders a fan (apex, radii, angles) into a mask of the given size; used by detect_sector and tests.
 Image8 render_fan_mask(int width, int height, Point2 apex_px, double start_radius_px, double radius_px,
@@ -80,6 +101,21 @@ struct ColorFindings {
 
 // Uses Cine::color (the frames whose original colour the reader kept).
 ColorFindings detect_color(const Cine& cine, const SectorGeometry& sector, const ColorOptions& options = {});
+
+// The same one colour frame at a time, for a caller that streams them (in Cine::color order).
+class ColorAccumulator {
+ public:
+  ColorAccumulator(const SectorGeometry& sector, int rows, int cols, const ColorOptions& options = {});
+  void add(const std::uint8_t* rgb);  // rows * cols * 3 bytes
+  ColorFindings findings() const;
+
+ private:
+  const SectorGeometry& sector_;
+  int rows_, cols_;
+  ColorOptions options_;
+  double inside_sum_ = 0.0, outside_sum_ = 0.0;
+  int frames_ = 0;
+};
 
 // Model input contract (the model is trained with exactly this):
 //  1. crop box = the sector's bounding box made square by extending its shorter side symmetrically
@@ -140,12 +176,12 @@ struct PreprocessOptions {
 Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec = {});
 Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, const PreprocessOptions& options);
 
-// Everything preprocess() gives but the model input, for a caller that streams the frames: `sampled` holds
-// the sector_sample_frames of a cine of `frame_count` frames (and that cine's colour frames, its times,
-// calibration and metadata); the result has frame_count set and model_input empty, to be filled with
-// preprocess_frame. Same errors as preprocess().
-Expected<Preprocessed> prepare_sector(const Cine& sampled, int frame_count, const ModelInputSpec& spec,
-                                      const PreprocessOptions& options);
+// Everything preprocess() gives but the model input and the colour findings, for a caller that streams
+// the frames: the sector from `samples` of a cine of `frame_count` frames (`header` gives its size, times,
+// calibration and metadata). The result has frame_count set and model_input empty (to be filled with
+// preprocess_frame) and `color` to be set with a ColorAccumulator. Same errors as preprocess().
+Expected<Preprocessed> prepare_sector(const Cine& header, int frame_count, const SectorSamples& samples,
+                                      const ModelInputSpec& spec, const PreprocessOptions& options);
 
 // One frame (streaming): prepare the sector and the mapping once, then call this per frame. `out` holds
 // input_size * input_size floats. Returns false (and zeroes `out`) when the frame does not have the size of

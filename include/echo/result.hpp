@@ -27,8 +27,8 @@ struct BeatResult {
 
 // Wall-clock time of each stage of one analysis, in milliseconds.
 struct StageTimings {
-  double decode_ms = 0.0;
-  double preprocess_ms = 0.0;
+  double decode_ms = 0.0;       // opening the file (the frames' own decoding streams with preprocessing)
+  double preprocess_ms = 0.0;   // decoding and resampling of the frames, sector and colour findings
   double quality_ms = 0.0;
   double inference_ms = 0.0;
   double geometry_ms = 0.0;

@@ -156,6 +156,10 @@ EchoAnalyzer::EchoAnalyzer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 EchoAnalyzer::~EchoAnalyzer() = default;
 
 Expected<std::unique_ptr<EchoAnalyzer>> EchoAnalyzer::create(const AnalyzerOptions& options) {
+  if (options.stream_batch_frames < 1 || options.stream_batch_frames > 1024) {
+    return make_error(ErrorCode::invalid_argument, "AnalyzerOptions::stream_batch_frames " +
+                                                       std::to_string(options.stream_batch_frames) + " outside [1, 1024]");
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   const Precision wanted = options.engine.precision == Precision::auto_select ? Precision::int8 : options.engine.precision;
@@ -240,7 +244,6 @@ Expected<AnalysisResult> EchoAnalyzer::analyze(const FrameSource& source) const 
   if (!streamed) return tl::unexpected(streamed.error());
   const Preprocessed* pre = &streamed->pre;
   const analysis::LvSeries& series = streamed->series;
-  result.timings.decode_ms = streamed->decode_ms;
   result.timings.preprocess_ms = streamed->preprocess_ms;
   result.timings.inference_ms = streamed->inference_ms;
 

@@ -53,8 +53,7 @@ struct StreamedFrames {
   std::vector<std::vector<std::uint8_t>> gain_luma; // the quality gate's samples (echo/quality.hpp)
   std::vector<std::vector<float>> metric_input;
   std::vector<std::vector<std::uint8_t>> metric_luma;
-  double decode_ms = 0.0;      // opening and the sector's sample frames; each frame's own decoding is in ...
-  double preprocess_ms = 0.0;  // ... preprocessing, where it runs together with the frame's resampling
+  double preprocess_ms = 0.0;  // with the frames' decoding, which runs together with their resampling
   double inference_ms = 0.0;
   double geometry_ms = 0.0;
 

@@ -46,30 +46,33 @@ Expected<void> for_each_frame(int count, int threads, const std::function<Expect
   return {};
 }
 
-// A cine of the frames detect_sector samples and of the kept colour frames, for prepare_sector.
-Expected<Cine> sector_samples(const FrameSource& source, const PreprocessOptions& options) {
-  Cine sampled;
+// The sector (from its sampled frames, a few at a time) and the colour findings (from the kept colour
+// frames, one at a time): at most a handful of full-size frames in memory at once.
+Expected<Preprocessed> stream_sector(const FrameSource& source, const ModelInputSpec& spec, const PreprocessOptions& options) {
   const Cine& header = source.header();
-  sampled.rows = header.rows;
-  sampled.cols = header.cols;
-  sampled.calibration = header.calibration;
-  sampled.metadata = header.metadata;
   const std::vector<int> indices = sector_sample_frames(source.frame_count(), options.sector);
-  sampled.gray.resize(header.frame_bytes() * indices.size());
-  auto luma = for_each_frame(static_cast<int>(indices.size()), options.threads, [&](int k) {
-    return source.read_luma(indices[static_cast<std::size_t>(k)], sampled.frame(k));
-  });
-  if (!luma) return tl::unexpected(luma.error());
-  for (int index : source.color_frames()) {
-    ColorFrame frame;
-    frame.frame_index = index;
-    frame.rgb.width = header.cols;
-    frame.rgb.height = header.rows;
-    frame.rgb.pixels.assign(header.frame_bytes() * 3, 0);
-    if (auto rgb = source.read_rgb(index, frame.rgb.pixels.data()); !rgb) return tl::unexpected(rgb.error());
-    sampled.color.push_back(std::move(frame));
+  const int group = std::max(1, detail::worker_count(options.threads, static_cast<int>(indices.size())));
+  SectorSamples samples(header.rows, header.cols);
+  std::vector<std::vector<std::uint8_t>> frames(static_cast<std::size_t>(group), std::vector<std::uint8_t>(header.frame_bytes()));
+  for (std::size_t first = 0; first < indices.size(); first += static_cast<std::size_t>(group)) {
+    const int count = static_cast<int>(std::min(indices.size() - first, static_cast<std::size_t>(group)));
+    auto read = for_each_frame(count, options.threads, [&](int k) {
+      return source.read_luma(indices[first + static_cast<std::size_t>(k)], frames[static_cast<std::size_t>(k)].data());
+    });
+    if (!read) return tl::unexpected(read.error());
+    for (int k = 0; k < count; ++k) samples.add(frames[static_cast<std::size_t>(k)].data());
   }
-  return sampled;
+  frames.clear();
+  auto pre = prepare_sector(header, source.frame_count(), samples, spec, options);
+  if (!pre) return tl::unexpected(pre.error());
+  ColorAccumulator colour(pre->sector, header.rows, header.cols, options.color);
+  std::vector<std::uint8_t> rgb(header.frame_bytes() * 3);
+  for (int index : source.color_frames()) {
+    if (auto read = source.read_rgb(index, rgb.data()); !read) return tl::unexpected(read.error());
+    colour.add(rgb.data());
+  }
+  pre->color = colour.findings();
+  return pre;
 }
 
 // Where frame `index` sits in the sorted `indices`, or -1.
@@ -108,16 +111,10 @@ Expected<StreamedFrames> stream_frames(const FrameSource& source, const Segmenta
   const int frame_count = source.frame_count();
   const int threads = options.preprocess.threads;
   auto stage = Clock::now();
-  {
-    auto sampled = sector_samples(source, options.preprocess);
-    if (!sampled) return tl::unexpected(sampled.error());
-    out.decode_ms += ms_since(stage);
-    stage = Clock::now();
-    auto pre = prepare_sector(*sampled, frame_count, spec, options.preprocess);
-    if (!pre) return tl::unexpected(pre.error());
-    out.pre = std::move(*pre);
-    out.preprocess_ms += ms_since(stage);
-  }
+  auto sector = stream_sector(source, spec, options.preprocess);
+  if (!sector) return tl::unexpected(sector.error());
+  out.pre = std::move(*sector);
+  out.preprocess_ms += ms_since(stage);  // with the decoding of the sampled and the colour frames
   const Preprocessed& pre = out.pre;
   const std::size_t frame_floats = static_cast<std::size_t>(spec.input_size) * spec.input_size;
   if (keep_model_input) out.pre.model_input.assign(frame_floats * static_cast<std::size_t>(frame_count), 0.0f);
@@ -133,7 +130,7 @@ Expected<StreamedFrames> stream_frames(const FrameSource& source, const Segmenta
   const int labels = static_cast<int>(model.manifest().view_labels.size());
   const PixelSpacing spacing = model_pixel_spacing(pre);
   std::vector<float> view_probabilities;
-  const int batch = std::max(1, model.max_batch());
+  const int batch = std::clamp(options.stream_batch_frames, 1, std::max(1, model.max_batch()));
   std::vector<float> input(frame_floats * static_cast<std::size_t>(std::min(batch, frame_count)));
   for (int first = 0; first < frame_count; first += batch) {
     const int count = std::min(batch, frame_count - first);

@@ -106,35 +106,30 @@ Expected<void> check_frames(const Cine& cine) {
   return {};
 }
 
-// Sector, colour, mapping and model pixel size (no exception handling: the callers have it).
-Preprocessed sector_and_mapping(const Cine& sampled, int frame_count, const ModelInputSpec& spec,
-                                const PreprocessOptions& options) {
-  Preprocessed result;
+// The mapping and model pixel size of a sector.
+void map_sector(const Cine& header, const ModelInputSpec& spec, Preprocessed& result) {
   result.spec = spec;
-  result.sector = detect_sector(sampled, options.sector);
-  result.color = detect_color(sampled, result.sector, options.color);
   result.mapping = make_model_mapping(result.sector, spec);
-  result.frame_count = frame_count;
-  if (sampled.calibration.known()) {
-    result.mm_per_px_model_x = sampled.calibration.mm_per_px_x * result.mapping.scale_x;
-    result.mm_per_px_model_y = sampled.calibration.mm_per_px_y * result.mapping.scale_y;
+  if (header.calibration.known()) {
+    result.mm_per_px_model_x = header.calibration.mm_per_px_x * result.mapping.scale_x;
+    result.mm_per_px_model_y = header.calibration.mm_per_px_y * result.mapping.scale_y;
   }
-  return result;
 }
 
 }  // namespace
 
-Expected<Preprocessed> prepare_sector(const Cine& sampled, int frame_count, const ModelInputSpec& spec,
-                                      const PreprocessOptions& options) {
+Expected<Preprocessed> prepare_sector(const Cine& header, int frame_count, const SectorSamples& samples,
+                                      const ModelInputSpec& spec, const PreprocessOptions& options) {
   if (auto ok = check_spec(spec); !ok) return tl::unexpected(ok.error());
-  if (auto ok = check_frames(sampled); !ok) return tl::unexpected(ok.error());
-  if (sampled.frame_count() != static_cast<int>(sector_sample_frames(frame_count, options.sector).size())) {
-    return make_error(ErrorCode::invalid_argument, "prepare_sector: the sampled cine does not hold the " +
-                                                       std::to_string(sector_sample_frames(frame_count, options.sector).size()) +
-                                                       " sector sample frames of " + std::to_string(frame_count));
+  if (header.rows <= 0 || header.cols <= 0 || frame_count <= 0 || samples.count() <= 0) {
+    return make_error(ErrorCode::invalid_argument, "preprocess: the cine has no frames");
   }
   try {
-    return sector_and_mapping(sampled, frame_count, spec, options);
+    Preprocessed result;
+    result.sector = detect_sector(header, samples, options.sector);
+    result.frame_count = frame_count;
+    map_sector(header, spec, result);
+    return result;
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::out_of_memory, "preprocess: out of memory for the sector");
   } catch (const std::exception& error) {
@@ -146,7 +141,11 @@ Expected<Preprocessed> preprocess(const Cine& cine, const ModelInputSpec& spec, 
   if (auto ok = check_spec(spec); !ok) return tl::unexpected(ok.error());
   if (auto ok = check_frames(cine); !ok) return tl::unexpected(ok.error());
   try {
-    Preprocessed result = sector_and_mapping(cine, cine.frame_count(), spec, options);
+    Preprocessed result;
+    result.sector = detect_sector(cine, options.sector);
+    result.color = detect_color(cine, result.sector, options.color);
+    result.frame_count = cine.frame_count();
+    map_sector(cine, spec, result);
     const std::size_t frame_floats = static_cast<std::size_t>(spec.input_size) * spec.input_size;
     result.model_input.assign(frame_floats * static_cast<std::size_t>(result.frame_count), 0.0f);
     std::atomic<bool> failed{false};  // an exception may not leave a worker thread

@@ -80,29 +80,22 @@ cv::Mat reduce_binary(const cv::Mat& binary, int reduction) {
 // reduced by `reduction` (the morphology is the costly part), so the result has the box's size divided by
 // it. Bright pixels (one frame, or a still cine) are searched at full size (reduction set to 1): without
 // motion the region's edge is less sharp and the reduced search moved it.
-cv::Mat candidate_region(const Cine& cine, const Box& box, const SectorOptions& options, int& reduction) {
+cv::Mat candidate_region(const SectorSamples& samples, const Box& box, const SectorOptions& options, int& reduction) {
   const cv::Rect roi(box.x0, box.y0, box.width(), box.height());
-  const std::vector<int> indices = sampled_frame_indices(cine.frame_count(), options.max_frames_sampled);
-  auto frame_part = [&](int index) {
-    return cv::Mat(cine.rows, cine.cols, CV_8U, const_cast<std::uint8_t*>(cine.frame(index)))(roi);
+  auto image = [&](const auto& pixels, int type) {
+    return cv::Mat(samples.rows(), samples.cols(), type, const_cast<void*>(static_cast<const void*>(pixels.data())))(roi);
   };
-  if (indices.size() >= 2) {
+  if (samples.count() >= 2) {
     const double min_pixels = options.min_sector_fraction * static_cast<double>(box.area()) / (reduction * reduction);
-    cv::Mat lowest(roi.size(), CV_8U, cv::Scalar(255)), highest(roi.size(), CV_8U, cv::Scalar(0));
-    for (int index : indices) {
-      cv::min(lowest, frame_part(index), lowest);
-      cv::max(highest, frame_part(index), highest);
-    }
-    const cv::Mat range = highest - lowest;
+    const cv::Mat range = image(samples.highest(), CV_8U) - image(samples.lowest(), CV_8U);
     for (int threshold : {options.change_threshold, std::max(1, options.change_threshold / 2)}) {
       cv::Mat region = largest_region(reduce_binary(range > threshold, reduction));
       if (cv::countNonZero(region) >= min_pixels) return region;
     }
   }
-  cv::Mat sum(roi.size(), CV_32F, cv::Scalar(0));
-  for (int index : indices) cv::accumulate(frame_part(index), sum);
+  const cv::Mat sum = image(samples.sum(), CV_32F);
   cv::Mat mean;
-  sum.convertTo(mean, CV_8U, 1.0 / static_cast<double>(indices.size()));
+  sum.convertTo(mean, CV_8U, 1.0 / static_cast<double>(samples.count()));
   cv::medianBlur(mean, mean, 3);  // drops isolated bright pixels without moving the edges
   reduction = 1;
   return largest_region(mean > options.bright_threshold);
@@ -349,8 +342,30 @@ std::vector<int> sector_sample_frames(int frame_count, const SectorOptions& opti
   return frame_count <= 0 ? std::vector<int>{} : sampled_frame_indices(frame_count, options.max_frames_sampled);
 }
 
+SectorSamples::SectorSamples(int rows, int cols)
+    : rows_(std::max(0, rows)), cols_(std::max(0, cols)),
+      lowest_(static_cast<std::size_t>(rows_) * cols_, 255), highest_(lowest_.size(), 0), sum_(lowest_.size(), 0.0f) {}
+
+void SectorSamples::add(const std::uint8_t* frame) {
+  for (std::size_t i = 0; i < lowest_.size(); ++i) {
+    lowest_[i] = std::min(lowest_[i], frame[i]);
+    highest_[i] = std::max(highest_[i], frame[i]);
+    sum_[i] += static_cast<float>(frame[i]);
+  }
+  ++count_;
+}
+
 SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options) {
   if (cine.rows <= 0 || cine.cols <= 0 || cine.frame_count() <= 0) return whole_image(cine, "empty cine");
+  SectorSamples samples(cine.rows, cine.cols);
+  for (int index : sector_sample_frames(cine.frame_count(), options)) samples.add(cine.frame(index));
+  return detect_sector(cine, samples, options);
+}
+
+SectorGeometry detect_sector(const Cine& cine, const SectorSamples& samples, const SectorOptions& options) {
+  if (cine.rows <= 0 || cine.cols <= 0 || samples.count() <= 0 || samples.rows() != cine.rows || samples.cols() != cine.cols) {
+    return whole_image(cine, "empty cine");
+  }
   try {
     std::string note;
     Box box{0, 0, cine.cols - 1, cine.rows - 1};
@@ -362,7 +377,7 @@ SectorGeometry detect_sector(const Cine& cine, const SectorOptions& options) {
       }
     }
     int reduction = search_reduction(box, options);
-    const cv::Mat region = candidate_region(cine, box, options, reduction);
+    const cv::Mat region = candidate_region(samples, box, options, reduction);
     const double region_pixels = cv::countNonZero(region) * static_cast<double>(reduction * reduction);
     if (source == "image" && region_pixels < options.min_sector_fraction * static_cast<double>(box.area())) {
       return whole_image(cine, note + "no region that changes over the cine or is bright enough");

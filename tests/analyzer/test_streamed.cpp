@@ -143,3 +143,26 @@ TEST(Streamed, RealFilesGiveTheWholeCineResult) {
   }
   EXPECT_GE(files, 20);
 }
+
+// How many frames stream together changes the memory held, not the answer (bundled INT8 model).
+TEST(Streamed, StreamBatchSizeDoesNotChangeTheResult) {
+  const std::string path = write_phantom("streamed_batches.dcm", true, 90);
+  auto reference = echo_test::shared_analyzer().analyze_file(path);
+  ASSERT_TRUE(reference) << reference.error().message;
+  for (int frames : {1, 7, 32}) {
+    echo::AnalyzerOptions options;
+    options.engine.threads = 1;
+    options.stream_batch_frames = frames;
+    auto analyzer = echo::EchoAnalyzer::create(options);
+    ASSERT_TRUE(analyzer) << analyzer.error().message;
+    auto result = (*analyzer)->analyze_file(path);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(without_timings(*result), without_timings(*reference)) << frames << " frames at a time";
+  }
+  echo::AnalyzerOptions bad;
+  bad.stream_batch_frames = 0;
+  auto refused = echo::EchoAnalyzer::create(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, echo::ErrorCode::invalid_argument);
+  EXPECT_NE(refused.error().message.find("stream_batch_frames"), std::string::npos);
+}
