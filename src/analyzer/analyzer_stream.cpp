@@ -46,8 +46,8 @@ Expected<void> for_each_frame(int count, int threads, const std::function<Expect
   return {};
 }
 
-// The sector (from its sampled frames, a few at a time) and the colour findings (from the kept colour
-// frames, one at a time): at most a handful of full-size frames in memory at once.
+// The sector from its sampled frames and the colour findings from the kept colour frames, both decoded a
+// few at a time (one per worker thread) and added in order: a handful of full-size frames in memory at once.
 Expected<Preprocessed> stream_sector(const FrameSource& source, const ModelInputSpec& spec, const PreprocessOptions& options) {
   const Cine& header = source.header();
   const std::vector<int> indices = sector_sample_frames(source.frame_count(), options.sector);
@@ -62,14 +62,18 @@ Expected<Preprocessed> stream_sector(const FrameSource& source, const ModelInput
     if (!read) return tl::unexpected(read.error());
     for (int k = 0; k < count; ++k) samples.add(frames[static_cast<std::size_t>(k)].data());
   }
-  frames.clear();
   auto pre = prepare_sector(header, source.frame_count(), samples, spec, options);
   if (!pre) return tl::unexpected(pre.error());
   ColorAccumulator colour(pre->sector, header.rows, header.cols, options.color);
-  std::vector<std::uint8_t> rgb(header.frame_bytes() * 3);
-  for (int index : source.color_frames()) {
-    if (auto read = source.read_rgb(index, rgb.data()); !read) return tl::unexpected(read.error());
-    colour.add(rgb.data());
+  const std::vector<int>& colour_indices = source.color_frames();
+  frames.assign(static_cast<std::size_t>(group), std::vector<std::uint8_t>(header.frame_bytes() * 3));
+  for (std::size_t first = 0; first < colour_indices.size(); first += static_cast<std::size_t>(group)) {
+    const int count = static_cast<int>(std::min(colour_indices.size() - first, static_cast<std::size_t>(group)));
+    auto read = for_each_frame(count, options.threads, [&](int k) {
+      return source.read_rgb(colour_indices[first + static_cast<std::size_t>(k)], frames[static_cast<std::size_t>(k)].data());
+    });
+    if (!read) return tl::unexpected(read.error());
+    for (int k = 0; k < count; ++k) colour.add(frames[static_cast<std::size_t>(k)].data());
   }
   pre->color = colour.findings();
   return pre;
@@ -137,7 +141,8 @@ Expected<StreamedFrames> stream_frames(const FrameSource& source, const Segmenta
     stage = Clock::now();
     auto prepared = for_each_frame(count, threads, [&](int k) -> Expected<void> {
       const int index = first + k;
-      std::vector<std::uint8_t> luma(header.frame_bytes());
+      thread_local std::vector<std::uint8_t> luma;  // one frame per worker thread, reused
+      luma.resize(header.frame_bytes());
       if (auto read = source.read_luma(index, luma.data()); !read) return read;
       float* frame_input = input.data() + frame_floats * static_cast<std::size_t>(k);
       preprocess_frame(luma.data(), header.rows, header.cols, pre.sector, pre.mapping, spec, frame_input);

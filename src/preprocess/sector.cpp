@@ -347,11 +347,12 @@ SectorSamples::SectorSamples(int rows, int cols)
       lowest_(static_cast<std::size_t>(rows_) * cols_, 255), highest_(lowest_.size(), 0), sum_(lowest_.size(), 0.0f) {}
 
 void SectorSamples::add(const std::uint8_t* frame) {
-  for (std::size_t i = 0; i < lowest_.size(); ++i) {
-    lowest_[i] = std::min(lowest_[i], frame[i]);
-    highest_[i] = std::max(highest_[i], frame[i]);
-    sum_[i] += static_cast<float>(frame[i]);
-  }
+  const cv::Mat pixels(rows_, cols_, CV_8U, const_cast<std::uint8_t*>(frame));
+  cv::Mat lowest(rows_, cols_, CV_8U, lowest_.data()), highest(rows_, cols_, CV_8U, highest_.data());
+  cv::Mat sum(rows_, cols_, CV_32F, sum_.data());
+  cv::min(lowest, pixels, lowest);
+  cv::max(highest, pixels, highest);
+  cv::accumulate(pixels, sum);
   ++count_;
 }
 
