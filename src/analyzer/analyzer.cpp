@@ -189,12 +189,16 @@ ModelInfo EchoAnalyzer::model_info() const {
   return info;
 }
 
-Expected<AnalysisResult> EchoAnalyzer::analyze_file(const std::string& path) const {
+namespace {
+
+// Opens a frame source, analyses it, and counts the opening as decode time.
+template <typename Open>
+Expected<AnalysisResult> analyze_opened(const EchoAnalyzer& analyzer, Open open) {
   const auto start = Clock::now();
-  auto source = open_frame_source(path, impl_->options.read);
+  auto source = open();
   if (!source) return tl::unexpected(source.error());
   const double open_ms = ms_since(start);
-  auto result = analyze(**source);
+  auto result = analyzer.analyze(**source);
   if (result) {
     result->timings.decode_ms += open_ms;
     result->timings.total_ms += open_ms;
@@ -202,17 +206,14 @@ Expected<AnalysisResult> EchoAnalyzer::analyze_file(const std::string& path) con
   return result;
 }
 
+}  // namespace
+
+Expected<AnalysisResult> EchoAnalyzer::analyze_file(const std::string& path) const {
+  return analyze_opened(*this, [&] { return open_frame_source(path, impl_->options.read); });
+}
+
 Expected<AnalysisResult> EchoAnalyzer::analyze_buffer(const void* data, std::size_t size) const {
-  const auto start = Clock::now();
-  auto source = open_dicom_buffer_source(data, size, impl_->options.read);
-  if (!source) return tl::unexpected(source.error());
-  const double open_ms = ms_since(start);
-  auto result = analyze(**source);
-  if (result) {
-    result->timings.decode_ms += open_ms;
-    result->timings.total_ms += open_ms;
-  }
-  return result;
+  return analyze_opened(*this, [&] { return open_dicom_buffer_source(data, size, impl_->options.read); });
 }
 
 Expected<AnalysisResult> EchoAnalyzer::analyze(const Cine& cine) const {

@@ -34,6 +34,9 @@ PixelSpacing model_pixel_spacing(const Preprocessed& pre);
 LvSeries measure_series(const SegmentationOutput& segmentation, const PixelSpacing& spacing, int label_count,
                         int threads = 1);
 
+// The mean over frames of the per-frame view probabilities (frame_count x label_count, frame-major).
+std::vector<float> mean_view_probabilities(const std::vector<float>& probabilities, int frame_count, int label_count);
+
 // The same geometry with every point moved from model pixels to original pixels.
 LvGeometry to_original_pixels(const LvGeometry& model_geometry, const ModelMapping& mapping);
 

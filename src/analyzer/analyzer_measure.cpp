@@ -43,14 +43,18 @@ LvSeries measure_series(const SegmentationOutput& segmentation, const PixelSpaci
     }
   });
   if (failed) throw std::bad_alloc();
-  series.view_mean.assign(label_count, 0.0f);
-  if (segmentation.frame_count > 0 && label_count > 0) {
-    for (int i = 0; i < segmentation.frame_count; ++i) {
-      for (int v = 0; v < label_count; ++v) series.view_mean[v] += segmentation.view_probabilities[i * label_count + v];
-    }
-    for (float& p : series.view_mean) p /= static_cast<float>(segmentation.frame_count);
-  }
+  series.view_mean = mean_view_probabilities(segmentation.view_probabilities, frames, label_count);
   return series;
+}
+
+std::vector<float> mean_view_probabilities(const std::vector<float>& probabilities, int frame_count, int label_count) {
+  std::vector<float> mean(static_cast<std::size_t>(std::max(0, label_count)), 0.0f);
+  if (frame_count <= 0 || label_count <= 0) return mean;
+  for (int i = 0; i < frame_count; ++i) {
+    for (int v = 0; v < label_count; ++v) mean[v] += probabilities[static_cast<std::size_t>(i) * label_count + v];
+  }
+  for (float& p : mean) p /= static_cast<float>(frame_count);
+  return mean;
 }
 
 LvGeometry to_original_pixels(const LvGeometry& model_geometry, const ModelMapping& mapping) {

@@ -46,35 +46,41 @@ Expected<void> for_each_frame(int count, int threads, const std::function<Expect
   return {};
 }
 
-// The sector from its sampled frames and the colour findings from the kept colour frames, both decoded a
-// few at a time (one per worker thread) and added in order: a handful of full-size frames in memory at once.
-Expected<Preprocessed> stream_sector(const FrameSource& source, const ModelInputSpec& spec, const PreprocessOptions& options) {
-  const Cine& header = source.header();
-  const std::vector<int> indices = sector_sample_frames(source.frame_count(), options.sector);
-  const int group = std::max(1, detail::worker_count(options.threads, static_cast<int>(indices.size())));
-  SectorSamples samples(header.rows, header.cols);
-  std::vector<std::vector<std::uint8_t>> frames(static_cast<std::size_t>(group), std::vector<std::uint8_t>(header.frame_bytes()));
+// Reads the frames `indices` a group at a time (one per worker thread) with `read(index, buffer)` into
+// buffers of `frame_bytes`, and hands each to `add` in index order.
+template <typename Read, typename Add>
+Expected<void> read_in_groups(const std::vector<int>& indices, std::size_t frame_bytes, int threads, Read read, Add add) {
+  const int group = std::max(1, detail::worker_count(threads, static_cast<int>(indices.size())));
+  std::vector<std::vector<std::uint8_t>> frames(static_cast<std::size_t>(group), std::vector<std::uint8_t>(frame_bytes));
   for (std::size_t first = 0; first < indices.size(); first += static_cast<std::size_t>(group)) {
     const int count = static_cast<int>(std::min(indices.size() - first, static_cast<std::size_t>(group)));
-    auto read = for_each_frame(count, options.threads, [&](int k) {
-      return source.read_luma(indices[first + static_cast<std::size_t>(k)], frames[static_cast<std::size_t>(k)].data());
+    auto done = for_each_frame(count, threads, [&](int k) {
+      return read(indices[first + static_cast<std::size_t>(k)], frames[static_cast<std::size_t>(k)].data());
     });
-    if (!read) return tl::unexpected(read.error());
-    for (int k = 0; k < count; ++k) samples.add(frames[static_cast<std::size_t>(k)].data());
+    if (!done) return done;
+    for (int k = 0; k < count; ++k) add(frames[static_cast<std::size_t>(k)].data());
   }
+  return {};
+}
+
+// The sector from its sampled frames and the colour findings from the kept colour frames, both decoded a
+// few at a time and added in order: a handful of full-size frames in memory at once.
+Expected<Preprocessed> stream_sector(const FrameSource& source, const ModelInputSpec& spec, const PreprocessOptions& options) {
+  const Cine& header = source.header();
+  SectorSamples samples(header.rows, header.cols);
+  auto sampled = read_in_groups(
+      sector_sample_frames(source.frame_count(), options.sector), header.frame_bytes(), options.threads,
+      [&](int index, std::uint8_t* luma) { return source.read_luma(index, luma); },
+      [&](const std::uint8_t* luma) { samples.add(luma); });
+  if (!sampled) return tl::unexpected(sampled.error());
   auto pre = prepare_sector(header, source.frame_count(), samples, spec, options);
   if (!pre) return tl::unexpected(pre.error());
   ColorAccumulator colour(pre->sector, header.rows, header.cols, options.color);
-  const std::vector<int>& colour_indices = source.color_frames();
-  frames.assign(static_cast<std::size_t>(group), std::vector<std::uint8_t>(header.frame_bytes() * 3));
-  for (std::size_t first = 0; first < colour_indices.size(); first += static_cast<std::size_t>(group)) {
-    const int count = static_cast<int>(std::min(colour_indices.size() - first, static_cast<std::size_t>(group)));
-    auto read = for_each_frame(count, options.threads, [&](int k) {
-      return source.read_rgb(colour_indices[first + static_cast<std::size_t>(k)], frames[static_cast<std::size_t>(k)].data());
-    });
-    if (!read) return tl::unexpected(read.error());
-    for (int k = 0; k < count; ++k) colour.add(frames[static_cast<std::size_t>(k)].data());
-  }
+  auto coloured = read_in_groups(
+      source.color_frames(), header.frame_bytes() * 3, options.threads,
+      [&](int index, std::uint8_t* rgb) { return source.read_rgb(index, rgb); },
+      [&](const std::uint8_t* rgb) { colour.add(rgb); });
+  if (!coloured) return tl::unexpected(coloured.error());
   pre->color = colour.findings();
   return pre;
 }
@@ -83,17 +89,6 @@ Expected<Preprocessed> stream_sector(const FrameSource& source, const ModelInput
 int slot_of(const std::vector<int>& indices, int index) {
   const auto it = std::lower_bound(indices.begin(), indices.end(), index);
   return it != indices.end() && *it == index ? static_cast<int>(it - indices.begin()) : -1;
-}
-
-// The view probabilities' mean over frames (the same sum order as measure_series).
-std::vector<float> mean_views(const std::vector<float>& probabilities, int frame_count, int label_count) {
-  std::vector<float> mean(static_cast<std::size_t>(label_count), 0.0f);
-  if (frame_count <= 0) return mean;
-  for (int i = 0; i < frame_count; ++i) {
-    for (int v = 0; v < label_count; ++v) mean[v] += probabilities[static_cast<std::size_t>(i) * label_count + v];
-  }
-  for (float& p : mean) p /= static_cast<float>(frame_count);
-  return mean;
 }
 
 }  // namespace
@@ -174,7 +169,7 @@ Expected<StreamedFrames> stream_frames(const FrameSource& source, const Segmenta
     }
     out.geometry_ms += ms_since(stage);
   }
-  out.series.view_mean = mean_views(view_probabilities, frame_count, labels);
+  out.series.view_mean = mean_view_probabilities(view_probabilities, frame_count, labels);
   return out;
 }
 

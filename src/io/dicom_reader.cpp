@@ -290,18 +290,34 @@ struct FrameStreams {
   std::vector<std::string> joined;  // storage for frames made of several fragments
 };
 
+// The fragments (indices) of each frame: one per frame when the counts agree, else fragments grouped at each
+// start-of-image marker; unusable fragments (no data) are left out. Empty unless they make `frame_count`.
+template <typename Usable, typename StartsImage>
+std::vector<std::vector<std::size_t>> frame_groups(std::size_t count, int frame_count, Usable usable, StartsImage starts_image) {
+  std::vector<std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!usable(i)) continue;
+    if (static_cast<int>(count) == frame_count || starts_image(i) || groups.empty()) groups.emplace_back();
+    groups.back().push_back(i);
+  }
+  if (static_cast<int>(groups.size()) != frame_count) groups.clear();
+  return groups;
+}
+
 FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int frame_count) {
   FrameStreams out;
-  const auto count = fragments.GetNumberOfFragments();
+  auto bytes = [&](std::size_t i) { return fragments.GetFragment(static_cast<gdcm::SequenceOfFragments::SizeType>(i)).GetByteValue(); };
+  const auto index_groups = frame_groups(
+      fragments.GetNumberOfFragments(), frame_count,
+      [&](std::size_t i) { return bytes(i) != nullptr && bytes(i)->GetPointer() != nullptr; },
+      [&](std::size_t i) {
+        const char* p = bytes(i)->GetPointer();
+        return bytes(i)->GetLength() >= 2 && static_cast<unsigned char>(p[0]) == 0xFF && static_cast<unsigned char>(p[1]) == 0xD8;
+      });
   std::vector<std::vector<std::pair<const char*, std::size_t>>> groups;
-  for (gdcm::SequenceOfFragments::SizeType i = 0; i < count; ++i) {
-    const gdcm::ByteValue* bv = fragments.GetFragment(i).GetByteValue();
-    if (bv == nullptr || bv->GetPointer() == nullptr) continue;
-    const char* p = bv->GetPointer();
-    const std::size_t n = bv->GetLength();
-    const bool starts_image = n >= 2 && static_cast<unsigned char>(p[0]) == 0xFF && static_cast<unsigned char>(p[1]) == 0xD8;
-    if (static_cast<int>(count) == frame_count || starts_image || groups.empty()) groups.emplace_back();
-    groups.back().emplace_back(p, n);
+  for (const auto& group : index_groups) {
+    groups.emplace_back();
+    for (std::size_t i : group) groups.back().emplace_back(bytes(i)->GetPointer(), bytes(i)->GetLength());
   }
   if (static_cast<int>(groups.size()) != frame_count) return out;
   out.joined.reserve(groups.size());
@@ -319,7 +335,7 @@ FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int 
 }
 
 // One JPEG Baseline frame through libjpeg-turbo (OpenCV): luma straight from the Y channel (no chroma
-// work), and RGB only when `rgb` is given. False when it is not a JPEG stream of rows x cols.
+// work) when `gray` is given, RGB when `rgb` is given. False when it is not a JPEG stream of rows x cols.
 bool decode_jpeg_frame(std::pair<const char*, std::size_t> stream, int rows, int cols, bool invert, std::uint8_t* gray,
                        std::uint8_t* rgb) {
   try {
@@ -328,11 +344,13 @@ bool decode_jpeg_frame(std::pair<const char*, std::size_t> stream, int rows, int
     // Only JPEG: cv::imdecode would hand a fragment that starts like a BMP, PNG or TIFF to those decoders.
     if (size < 2 || static_cast<unsigned char>(data[0]) != 0xff || static_cast<unsigned char>(data[1]) != 0xd8) return false;
     const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<char*>(data));
-    const cv::Mat decoded = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
-    if (decoded.rows != rows || decoded.cols != cols || decoded.type() != CV_8UC1) return false;
-    cv::Mat gray_out(rows, cols, CV_8UC1, gray);
-    if (invert) cv::bitwise_not(decoded, gray_out);
-    else decoded.copyTo(gray_out);
+    if (gray != nullptr) {
+      const cv::Mat decoded = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
+      if (decoded.rows != rows || decoded.cols != cols || decoded.type() != CV_8UC1) return false;
+      cv::Mat gray_out(rows, cols, CV_8UC1, gray);
+      if (invert) cv::bitwise_not(decoded, gray_out);
+      else decoded.copyTo(gray_out);
+    }
     if (rgb != nullptr) {
       const cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
       if (bgr.rows != rows || bgr.cols != cols) return false;
@@ -539,20 +557,18 @@ class ByteSource {
   std::size_t size_ = 0;
 };
 
-// The fragments of each frame: one per frame when the counts agree, else fragments grouped at each
-// start-of-image marker (as jpeg_frame_streams does for fragments in memory). Empty when they do not make
-// `frame_count` frames.
+// The (offset, length) fragments of each frame, grouped as jpeg_frame_streams groups fragments in memory.
 std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> frame_fragments(const io_detail::PixelDataLayout& layout,
                                                                                  int frame_count) {
-  std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> groups;
-  const std::size_t count = layout.fragments.size();
-  for (std::size_t i = 0; i < count; ++i) {
-    if (layout.fragments[i].second == 0) continue;
-    if (static_cast<int>(count) == frame_count || layout.starts_image[i] || groups.empty()) groups.emplace_back();
-    groups.back().push_back(layout.fragments[i]);
+  std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> frames;
+  const auto groups = frame_groups(
+      layout.fragments.size(), frame_count, [&](std::size_t i) { return layout.fragments[i].second != 0; },
+      [&](std::size_t i) { return static_cast<bool>(layout.starts_image[i]); });
+  for (const auto& group : groups) {
+    frames.emplace_back();
+    for (std::size_t i : group) frames.back().push_back(layout.fragments[i]);
   }
-  if (static_cast<int>(groups.size()) != frame_count) groups.clear();
-  return groups;
+  return frames;
 }
 
 // JPEG Baseline frames decoded on demand, each read from the file (or buffer) when it is asked for: the
@@ -568,18 +584,21 @@ class JpegFrameSource final : public FrameSource {
   }
   bool delimited() const { return static_cast<int>(frames_.size()) == frame_count_; }
 
-  Expected<void> read_luma(int index, std::uint8_t* gray) const override { return read(index, gray, nullptr); }
+  Expected<void> read_luma(int index, std::uint8_t* gray) const override {
+    if (gray == nullptr) return make_error(ErrorCode::invalid_argument, reading(name_) + "no buffer for frame " + std::to_string(index));
+    return read(index, gray, nullptr);
+  }
   Expected<void> read_rgb(int index, std::uint8_t* rgb) const override {
     if (!std::binary_search(color_frames_.begin(), color_frames_.end(), index)) {
       return make_error(ErrorCode::invalid_argument, reading(name_) + "frame " + std::to_string(index) + "'s colour is not kept");
     }
-    std::vector<std::uint8_t> gray(header_.frame_bytes());
-    return read(index, gray.data(), rgb);
+    if (rgb == nullptr) return make_error(ErrorCode::invalid_argument, reading(name_) + "no buffer for frame " + std::to_string(index));
+    return read(index, nullptr, rgb);
   }
 
  private:
   Expected<void> read(int index, std::uint8_t* gray, std::uint8_t* rgb) const {
-    if (index < 0 || index >= frame_count_ || gray == nullptr) {
+    if (index < 0 || index >= frame_count_ || (gray == nullptr && rgb == nullptr)) {
       return make_error(ErrorCode::invalid_argument, reading(name_) + "no frame " + std::to_string(index));
     }
     std::string stream;
@@ -679,14 +698,16 @@ Expected<std::unique_ptr<FrameSource>> streamed_source(const Source& source, con
 
 // Parses the DICOM of `source` (structure pre-check, then GDCM) and hands the reader to `use`.
 template <typename Result, typename Use>
-Expected<Result> parse_dicom(const Source& source, Use use) {
+Expected<Result> parse_dicom(const Source& source, Use use, bool structure_checked = false) {
   io_detail::silence_gdcm();
   try {
     std::unique_ptr<MemoryBuffer> buffer;
     auto stream = source.open(buffer);
     if (!*stream) return make_error(ErrorCode::io_failed, reading(source.name) + "cannot open the file");
     // Truncation must be refused before GDCM sees it: its fallback parsers assert() (abort) on it.
-    if (auto intact = io_detail::check_dicom_structure(*stream, source.name); !intact) return tl::unexpected(intact.error());
+    if (!structure_checked) {
+      if (auto intact = io_detail::check_dicom_structure(*stream, source.name); !intact) return tl::unexpected(intact.error());
+    }
     auto reader = std::make_unique<gdcm::ImageReader>();
     reader->SetStream(*stream);
     bool read_ok = false;
@@ -714,12 +735,14 @@ Expected<Cine> read_dicom(const Source& source, const ReadOptions& options) {
 
 Expected<std::unique_ptr<FrameSource>> dicom_source(const Source& source, const ReadOptions& options) {
   io_detail::silence_gdcm();
+  bool structure_checked = false;  // then the whole read below need not walk the file again
   try {
     std::unique_ptr<MemoryBuffer> buffer;
     auto stream = source.open(buffer);
     if (!*stream) return make_error(ErrorCode::io_failed, reading(source.name) + "cannot open the file");
     io_detail::PixelDataLayout layout;
     if (auto intact = io_detail::check_dicom_structure(*stream, source.name, &layout); !intact) return tl::unexpected(intact.error());
+    structure_checked = true;
     if (layout.found && layout.offset_table_end > 0 && !layout.fragments.empty()) {
       auto streamed = streamed_source(source, options, layout);
       if (!streamed || *streamed) return streamed;
@@ -729,9 +752,9 @@ Expected<std::unique_ptr<FrameSource>> dicom_source(const Source& source, const 
   } catch (...) {
     // not streamable: read whole below
   }
-  return parse_dicom<std::unique_ptr<FrameSource>>(source, [&](std::unique_ptr<gdcm::ImageReader> reader) {
-    return source_of(std::move(reader), source, options);
-  });
+  return parse_dicom<std::unique_ptr<FrameSource>>(
+      source, [&](std::unique_ptr<gdcm::ImageReader> reader) { return source_of(std::move(reader), source, options); },
+      structure_checked);
 }
 
 }  // namespace
