@@ -22,6 +22,7 @@
 #include "io/gdcm_util.hpp"
 #include "io/dicom_structure.hpp"
 #include "io/io_internal.hpp"
+#include "io/lossless_decode.hpp"
 
 namespace echo {
 namespace {
@@ -432,6 +433,51 @@ Expected<void> decode_with_gdcm(const gdcm::Image& image, const PixelLayout& f, 
   return {};
 }
 
+// The lossless codecs decoded by our own decoders (io/lossless_decode.hpp) instead of GDCM's.
+using LosslessDecoder = std::string (*)(const unsigned char*, std::size_t, const io_detail::DecodeTarget&, unsigned char*);
+
+LosslessDecoder own_lossless_decoder(const std::string& transfer_syntax_uid) {
+  if (transfer_syntax_uid == "1.2.840.10008.1.2.4.57" || transfer_syntax_uid == "1.2.840.10008.1.2.4.70")
+    return io_detail::decode_jpeg_lossless;
+  return nullptr;
+}
+
+// Every frame through `decoder`; the first damaged frame (lowest index, whatever the thread order) is reported.
+Expected<void> decode_lossless_frames(const gdcm::Image& image, LosslessDecoder decoder, PixelLayout f,
+                                      const FrameSink& sink, const ReadOptions& options, const std::string& name) {
+  Cine& cine = *sink.cine;
+  const int frames = static_cast<int>(cine.gray.size() / cine.frame_bytes());
+  const std::string codec = io_detail::transfer_syntax_name(cine.metadata.transfer_syntax_uid);
+  const gdcm::SequenceOfFragments* fragments = image.GetDataElement().GetSequenceOfFragments();
+  if (fragments == nullptr) return make_error(ErrorCode::malformed, reading(name) + codec + " pixel data not encapsulated");
+  if (f.bytes_per_sample > 2 || f.layout == Layout::palette) {
+    return make_error(ErrorCode::unsupported, reading(name) + codec + " with " + std::to_string(8 * f.bytes_per_sample) +
+                                                  "-bit" + (f.layout == Layout::palette ? " palette" : "") + " samples");
+  }
+  const FrameStreams streams = jpeg_frame_streams(*fragments, frames);
+  if (static_cast<int>(streams.frames.size()) != frames) {
+    return make_error(ErrorCode::malformed, reading(name) + "the " + codec + " fragments do not make the " +
+                                                std::to_string(frames) + " frames declared");
+  }
+  f.planar = false;  // the decoders give the samples of a pixel together
+  const io_detail::DecodeTarget target{cine.rows, cine.cols, f.samples, f.bytes_per_sample};
+  std::vector<std::string> problems(static_cast<std::size_t>(frames));
+  io_detail::parallel_for(frames, io_detail::worker_count(options.decode_threads, frames), [&](int i) {
+    std::vector<unsigned char> decoded(io_detail::decoded_bytes(target));
+    const auto& [data, size] = streams.frames[static_cast<std::size_t>(i)];
+    problems[static_cast<std::size_t>(i)] = decoder(reinterpret_cast<const unsigned char*>(data), size, target, decoded.data());
+    if (problems[static_cast<std::size_t>(i)].empty()) convert_frame(decoded.data(), f, i, sink);
+  });
+  for (int i = 0; i < frames; ++i) {
+    const std::string& problem = problems[static_cast<std::size_t>(i)];
+    if (!problem.empty()) {
+      return make_error(ErrorCode::malformed, reading(name) + codec + " frame " + std::to_string(i + 1) + " of " +
+                                                  std::to_string(frames) + " cannot be decoded: " + problem);
+    }
+  }
+  return {};
+}
+
 // What decode_image knows before it touches a pixel.
 struct Header {
   Cine cine;                 // gray and color empty
@@ -513,7 +559,10 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
     if (decode_jpeg_baseline_fast(image, header->layout.invert, options, sink)) return cine;
     return tl::unexpected(jpeg_frames_error(source.name, cine, header->frame_count));
   }
-  auto decoded = decode_with_gdcm(image, header->layout, sink, options, source.name);
+  // Never GDCM for these: its JPEG Lossless path asserts and CharLS can spin on damaged scans.
+  const LosslessDecoder own = own_lossless_decoder(cine.metadata.transfer_syntax_uid);
+  auto decoded = own != nullptr ? decode_lossless_frames(image, own, header->layout, sink, options, source.name)
+                                : decode_with_gdcm(image, header->layout, sink, options, source.name);
   if (!decoded) return tl::unexpected(decoded.error());
   return cine;
 }

@@ -1,0 +1,38 @@
+// Our own decoders for the lossless DICOM codecs whose third-party decoders fail badly on damaged data:
+// GDCM's IJG JPEG Lossless path calls assert(0) on a libjpeg warning (an abort of the host process), and
+// CharLS spends seconds of CPU on some damaged JPEG-LS scans. Both decoders here check every length and
+// every code against the bytes given, cost O(bytes + pixels), and never read outside `data` or write outside
+// `out`. Found by the dicom fuzzer (docs/reliability.md).
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace echo::io_detail {
+
+// What the DICOM header declares for one frame; a stream that does not match is refused.
+struct DecodeTarget {
+  int rows = 0;
+  int cols = 0;
+  int components = 1;        // 1 (grey) or 3 (colour)
+  int bytes_per_sample = 1;  // 1 or 2 (Bits Allocated 8 or 16)
+};
+
+// Output layout of both decoders: rows x cols pixels, the components of a pixel next to each other (colour by
+// pixel, whatever the scan's interleave), each sample bytes_per_sample bytes, 16-bit samples little-endian:
+// exactly rows * cols * components * bytes_per_sample bytes.
+inline std::size_t decoded_bytes(const DecodeTarget& t) {
+  return static_cast<std::size_t>(t.rows) * static_cast<std::size_t>(t.cols) * static_cast<std::size_t>(t.components) *
+         static_cast<std::size_t>(t.bytes_per_sample);
+}
+
+// One JPEG Lossless frame (ITU-T T.81 process 14, Huffman, non-hierarchical: DICOM 1.2.840.10008.1.2.4.57 and
+// .70), predictors 1-7, point transform, restart intervals. Returns "" on success, else the reason (a phrase
+// without the file name, e.g. "Huffman code not in the table at byte 812").
+std::string decode_jpeg_lossless(const unsigned char* data, std::size_t size, const DecodeTarget& target,
+                                 unsigned char* out);
+
+// One JPEG-LS frame (ITU-T T.87: DICOM 1.2.840.10008.1.2.4.80 lossless and .81 near-lossless), every
+// interleave mode, preset parameters (LSE). Returns "" on success, else the reason.
+std::string decode_jpeg_ls(const unsigned char* data, std::size_t size, const DecodeTarget& target, unsigned char* out);
+
+}  // namespace echo::io_detail
