@@ -117,6 +117,11 @@ Expected<Cine> cine_from_frames(const FrameView* frames, int frame_count, const 
                                                          " mm is not a finite value >= 0 (0 = unknown)");
     }
   }
+  // Trusted volumes need a size: a trusted calibration of unknown size (0) is a contradiction, not a guess.
+  if (calibration.trusted && !calibration.known()) {
+    return make_error(ErrorCode::invalid_argument, "raw frames: the calibration is marked trusted but its pixel size is "
+                                                   "0 (unknown); give mm per pixel in x and y, or leave it untrusted");
+  }
   if (frame_times_ms == nullptr && !(std::isfinite(fps_if_no_times) && fps_if_no_times > 0.0) && frame_count > 1) {
     return make_error(ErrorCode::invalid_argument, "raw frames: neither frame times nor a positive frame rate given");
   }

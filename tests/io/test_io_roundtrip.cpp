@@ -618,6 +618,12 @@ TEST(RawFrames, CineFromFramesKeepsTimesCalibrationAndColour) {
   auto too_large = echo::cine_from_frames(views.data(), n, times, 0.0, cal, options);
   ASSERT_FALSE(too_large.has_value());
   EXPECT_EQ(too_large.error().code, echo::ErrorCode::too_large);
+  echo::Calibration trusted_without_size;
+  trusted_without_size.trusted = true;  // found by the frames fuzzer: a trusted calibration of 0 mm per pixel
+  auto contradiction = echo::cine_from_frames(views.data(), n, times, 0.0, trusted_without_size);
+  ASSERT_FALSE(contradiction.has_value());
+  EXPECT_EQ(contradiction.error().code, echo::ErrorCode::invalid_argument);
+  EXPECT_NE(contradiction.error().message.find("trusted"), std::string::npos) << contradiction.error().message;
   views[2].width = 15;
   EXPECT_EQ(echo::cine_from_frames(views.data(), n, times, 0.0, cal).error().code, echo::ErrorCode::invalid_argument);
 }
