@@ -77,8 +77,8 @@ Expected<void> check_contract(const ModelManifest& m, const std::string& source)
   if (m.input_size < 16 || m.input_size > 1024) {
     return manifest_error(source, "input_size " + std::to_string(m.input_size) + " is outside [16, 1024]");
   }
-  if (!std::isfinite(m.input_mean) || !std::isfinite(m.input_std) || m.input_std <= 0.0f) {
-    return manifest_error(source, "input_mean / input_std must be finite with input_std > 0");
+  if (!(std::fabs(m.input_mean) <= 1e6f) || !(m.input_std >= 1e-6f && m.input_std <= 1e6f)) {  // as preprocess's
+    return manifest_error(source, "input_mean / input_std must be finite, |input_mean| <= 1e6, input_std in [1e-6, 1e6]");
   }
   if (m.view_labels != kContractViewLabels) {
     return manifest_error(source, "view_labels are " + join(m.view_labels) + ", the contract needs " +

@@ -1,4 +1,4 @@
-// DICOM reading through GDCM, with a libjpeg-turbo (OpenCV) fast path for JPEG baseline fragments.
+// DICOM reading through GDCM, with libjpeg-turbo (TurboJPEG) for 8-bit JPEG frames and our own lossless decoders.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -16,8 +16,7 @@
 #include <gdcmReader.h>
 #include <gdcmSequenceOfFragments.h>
 #include <gdcmSequenceOfItems.h>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <turbojpeg.h>
 
 #include "io/gdcm_util.hpp"
 #include "io/dicom_structure.hpp"
@@ -29,7 +28,15 @@ namespace {
 
 using io_detail::reading;
 
-constexpr const char* kJpegBaselineUid = "1.2.840.10008.1.2.4.50";
+// The JPEG DCT processes (1.2.840.10008.1.2.4.50 baseline, .51 extended, the retired .52-.56 and .59-.64):
+// 8-bit samples of these are decoded by libjpeg-turbo, never by GDCM's IJG codec, which calls assert(0) when
+// libjpeg warns about a damaged scan. A one-bit change turns ".50" into ".52", so the retired ones count too.
+bool is_jpeg_dct_syntax(const std::string& uid) {
+  static const std::string kPrefix = "1.2.840.10008.1.2.4.";
+  if (uid.size() != kPrefix.size() + 2 || uid.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  const std::string process = uid.substr(kPrefix.size());
+  return (process >= "50" && process <= "56") || (process >= "59" && process <= "64");
+}
 
 using io_detail::MemoryBuffer;
 
@@ -335,33 +342,43 @@ FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int 
   return out;
 }
 
-// One JPEG Baseline frame through libjpeg-turbo (OpenCV): luma straight from the Y channel (no chroma
-// work) when `gray` is given, RGB when `rgb` is given. False when it is not a JPEG stream of rows x cols.
+// A TurboJPEG decompressor per thread, made on first use.
+tjhandle turbojpeg_handle() {
+  struct Handle {
+    tjhandle handle = tjInitDecompress();
+    ~Handle() {
+      if (handle != nullptr) tjDestroy(handle);
+    }
+  };
+  thread_local Handle decompressor;
+  return decompressor.handle;
+}
+
+// One 8-bit JPEG (DCT) frame through libjpeg-turbo (TurboJPEG): luma straight from the Y channel (no chroma
+// work) when `gray` is given, RGB when `rgb` is given. False when it is not a JPEG stream of rows x cols, or when
+// libjpeg warns: a damaged scan would otherwise decode as grey fill and go into the analysis unseen (and
+// libjpeg would print to the host's stderr). Progressive streams are limited to 500 scans (a CPU bound).
 bool decode_jpeg_frame(std::pair<const char*, std::size_t> stream, int rows, int cols, bool invert, std::uint8_t* gray,
                        std::uint8_t* rgb) {
-  try {
-    const auto [data, size] = stream;
-    if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) return false;
-    // Only JPEG: cv::imdecode would hand a fragment that starts like a BMP, PNG or TIFF to those decoders.
-    if (size < 2 || static_cast<unsigned char>(data[0]) != 0xff || static_cast<unsigned char>(data[1]) != 0xd8) return false;
-    const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<char*>(data));
-    if (gray != nullptr) {
-      const cv::Mat decoded = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
-      if (decoded.rows != rows || decoded.cols != cols || decoded.type() != CV_8UC1) return false;
-      cv::Mat gray_out(rows, cols, CV_8UC1, gray);
-      if (invert) cv::bitwise_not(decoded, gray_out);
-      else decoded.copyTo(gray_out);
-    }
-    if (rgb != nullptr) {
-      const cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-      if (bgr.rows != rows || bgr.cols != cols) return false;
-      cv::Mat rgb_out(rows, cols, CV_8UC3, rgb);
-      cv::cvtColor(bgr, rgb_out, cv::COLOR_BGR2RGB);
-    }
-    return true;
-  } catch (...) {
+  const auto [data, size] = stream;
+  if (size < 2) return false;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data);
+  if (bytes[0] != 0xff || bytes[1] != 0xd8) return false;
+  tjhandle handle = turbojpeg_handle();
+  int width = 0, height = 0, subsampling = 0, colourspace = 0;
+  if (handle == nullptr || tjDecompressHeader3(handle, bytes, size, &width, &height, &subsampling, &colourspace) != 0 ||
+      width != cols || height != rows) {
     return false;
   }
+  const int flags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
+  if (gray != nullptr) {
+    if (tjDecompress2(handle, bytes, size, gray, cols, cols, rows, TJPF_GRAY, flags) != 0) return false;
+    if (invert) {
+      for (std::size_t i = 0, n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols); i < n; ++i)
+        gray[i] = static_cast<std::uint8_t>(255 - gray[i]);
+    }
+  }
+  return rgb == nullptr || tjDecompress2(handle, bytes, size, rgb, cols, 3 * cols, rows, TJPF_RGB, flags) == 0;
 }
 
 // Every frame with decode_jpeg_frame. Returns false when any frame does not decode to the declared size.
@@ -484,7 +501,7 @@ struct Header {
   int frame_count = 0;
   PixelLayout layout;
   std::vector<int> color_indices;
-  bool fast_jpeg = false;    // JPEG Baseline decoded frame by frame with libjpeg-turbo
+  bool fast_jpeg = false;    // 8-bit JPEG (DCT) decoded frame by frame with libjpeg-turbo
 };
 
 Expected<Header> read_header(const gdcm::ImageReader& reader, const Source& source, const ReadOptions& options) {
@@ -526,13 +543,13 @@ Expected<Header> read_header(const gdcm::ImageReader& reader, const Source& sour
   read_timing(ds, cine, header.frame_count);
   read_calibration(ds, cine);
   if (layout->layout != Layout::mono) header.color_indices = io_detail::color_frame_indices(header.frame_count, options.max_color_frames);
-  header.fast_jpeg = options.fast_jpeg && cine.metadata.transfer_syntax_uid == kJpegBaselineUid &&
+  header.fast_jpeg = options.fast_jpeg && is_jpeg_dct_syntax(cine.metadata.transfer_syntax_uid) &&
                      layout->bytes_per_sample == 1 && (layout->layout == Layout::mono || layout->layout == Layout::ybr_full);
   return header;
 }
 
 Error jpeg_frames_error(const std::string& name, const Cine& cine, int frame_count) {
-  return Error{ErrorCode::malformed, reading(name) + "the JPEG Baseline pixel data do not decode to " +
+  return Error{ErrorCode::malformed, reading(name) + "the " + cine.metadata.transfer_syntax + " pixel data do not decode to " +
                                          std::to_string(frame_count) + " frames of " + std::to_string(cine.cols) + "x" +
                                          std::to_string(cine.rows) + " (a damaged frame, or fragments that do not "
                                          "make the frames declared)"};
@@ -620,7 +637,7 @@ std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> frame_fragment
   return frames;
 }
 
-// JPEG Baseline frames decoded on demand, each read from the file (or buffer) when it is asked for: the
+// 8-bit JPEG (DCT) frames decoded on demand, each read from the file (or buffer) when it is asked for: the
 // compressed loop is not held in memory either.
 class JpegFrameSource final : public FrameSource {
  public:
@@ -715,7 +732,7 @@ Expected<std::unique_ptr<FrameSource>> source_of(std::unique_ptr<gdcm::ImageRead
 
 // GDCM parses only the data set up to the Pixel Data's first fragment, given here with the later fragments
 // cut off (a sequence delimiter after the first): the frames are read from `source` when they are decoded.
-// Null when the file is not one that streams (not JPEG Baseline on the libjpeg-turbo path).
+// Null when the file is not one that streams (not 8-bit JPEG DCT on the libjpeg-turbo path).
 Expected<std::unique_ptr<FrameSource>> streamed_source(const Source& source, const ReadOptions& options,
                                                        const io_detail::PixelDataLayout& layout) {
   auto bytes = ByteSource::of(source);

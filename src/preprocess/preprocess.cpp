@@ -33,7 +33,7 @@ bool preprocess_frame(const std::uint8_t* gray, int rows, int cols, const Sector
   if (out == nullptr || size <= 0) return false;
   std::fill(out, out + static_cast<std::size_t>(size) * size, 0.0f);
   if (gray == nullptr || rows != sector.mask.height || cols != sector.mask.width || mapping.crop_side <= 0 ||
-      spec.std <= 0.0f) {
+      !(spec.std >= 1e-6f)) {
     return false;
   }
   const int side = mapping.crop_side;
@@ -88,8 +88,12 @@ Expected<void> check_spec(const ModelInputSpec& spec) {
     return make_error(ErrorCode::invalid_argument,
                       "preprocess: model input size " + std::to_string(spec.input_size) + " outside [8, 1024]");
   }
-  if (!(spec.std > 0.0f) || !std::isfinite(spec.mean)) {
-    return make_error(ErrorCode::invalid_argument, "preprocess: normalisation std must be > 0 and mean finite");
+  // Bounded so that every model input stays finite: a tiny std (found by the frames fuzzer: 1e-40) or a huge
+  // mean would overflow (v/255 - mean)/std to infinity.
+  if (!(spec.std >= 1e-6f && spec.std <= 1e6f) || !(std::fabs(spec.mean) <= 1e6f)) {
+    return make_error(ErrorCode::invalid_argument, "preprocess: normalisation std " + std::to_string(spec.std) +
+                                                       " / mean " + std::to_string(spec.mean) +
+                                                       " outside std in [1e-6, 1e6] and |mean| <= 1e6");
   }
   return {};
 }

@@ -311,6 +311,46 @@ TEST(DicomReader, FragmentedJpegFramesWithoutOffsetTable) {
   EXPECT_EQ(back->gray, whole->gray);
 }
 
+// The bytes of a file, changed by `edit`, written back.
+void edit_file(const std::string& path, const std::function<void(std::string&)>& edit) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  edit(bytes);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// 8-bit JPEG of every DCT process goes through libjpeg-turbo (GDCM's codec asserts on damaged scans), and a
+// scan that makes libjpeg warn is an error, not a frame of grey fill analysed as if it were the heart.
+TEST(DicomReader, JpegDctFramesAreStrictAndNeverGdcm) {
+  const echo::Cine original = make_cine(3, 64, 80, false);
+  const auto dir = echo_test::scratch_dir();
+  const std::string baseline = (dir / "baseline.dcm").string(), extended = (dir / "extended.dcm").string(),
+                    damaged = (dir / "damaged.dcm").string();
+  ASSERT_TRUE(echo::write_dicom_file(original, baseline).has_value());
+  std::filesystem::copy_file(baseline, extended);
+  edit_file(extended, [](std::string& b) {  // the same frames declared as JPEG Extended (process 2 & 4)
+    for (std::size_t at = b.find("1.2.840.10008.1.2.4.50"); at != std::string::npos; at = b.find("1.2.840.10008.1.2.4.50", at))
+      b[at + 21] = '1';
+  });
+  auto base = echo::read_dicom_file(baseline), ext = echo::read_dicom_file(extended);
+  ASSERT_TRUE(base.has_value() && ext.has_value());
+  EXPECT_NE(ext->metadata.transfer_syntax.find("Extended"), std::string::npos) << ext->metadata.transfer_syntax;
+  EXPECT_EQ(ext->gray, base->gray);
+
+  std::filesystem::copy_file(baseline, damaged);
+  edit_file(damaged, [](std::string& b) {  // garbage in the middle of the second frame's scan
+    std::size_t sos = b.find("\xff\xda");
+    sos = b.find("\xff\xda", sos + 2);
+    ASSERT_NE(sos, std::string::npos);
+    for (std::size_t k = sos + 40; k < sos + 120; k += 3) b[k] = static_cast<char>(0xd4);
+  });
+  auto bad = echo::read_dicom_file(damaged);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, echo::ErrorCode::malformed);
+  EXPECT_NE(bad.error().message.find("damaged frame"), std::string::npos) << bad.error().message;
+}
+
 // A header that declares a huge image with a few bytes of pixels is refused before allocation.
 TEST(DicomReader, HugeDeclaredSizeIsTooLarge) {
   const auto dir = echo_test::scratch_dir();

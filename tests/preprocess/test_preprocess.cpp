@@ -145,6 +145,14 @@ TEST(Preprocess, BadInputIsAnError) {
   echo::ModelInputSpec zero_std;
   zero_std.std = 0.0f;
   EXPECT_FALSE(echo::preprocess(marker_cine(1, 200, 150), zero_std).has_value());
+  echo::ModelInputSpec tiny_std;  // found by the frames fuzzer: 1/(255 * 1e-40) made every input infinite
+  tiny_std.std = 1e-40f;
+  auto overflowing = echo::preprocess(marker_cine(1, 200, 150), tiny_std);
+  ASSERT_FALSE(overflowing.has_value());
+  EXPECT_NE(overflowing.error().message.find("normalisation"), std::string::npos) << overflowing.error().message;
+  echo::ModelInputSpec huge_mean;
+  huge_mean.mean = 3e38f;
+  EXPECT_FALSE(echo::preprocess(marker_cine(1, 200, 150), huge_mean).has_value());
 }
 
 TEST(Preprocess, FrameOfTheWrongSizeIsRefusedAndZeroed) {
