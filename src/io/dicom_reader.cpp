@@ -456,6 +456,8 @@ using LosslessDecoder = std::string (*)(const unsigned char*, std::size_t, const
 LosslessDecoder own_lossless_decoder(const std::string& transfer_syntax_uid) {
   if (transfer_syntax_uid == "1.2.840.10008.1.2.4.57" || transfer_syntax_uid == "1.2.840.10008.1.2.4.70")
     return io_detail::decode_jpeg_lossless;
+  if (transfer_syntax_uid == "1.2.840.10008.1.2.4.80" || transfer_syntax_uid == "1.2.840.10008.1.2.4.81")
+    return io_detail::decode_jpeg_ls;
   return nullptr;
 }
 

@@ -328,7 +328,7 @@ TEST(DicomReader, JpegDctFramesAreStrictAndNeverGdcm) {
   const std::string baseline = (dir / "baseline.dcm").string(), extended = (dir / "extended.dcm").string(),
                     damaged = (dir / "damaged.dcm").string();
   ASSERT_TRUE(echo::write_dicom_file(original, baseline).has_value());
-  std::filesystem::copy_file(baseline, extended);
+  std::filesystem::copy_file(baseline, extended, std::filesystem::copy_options::overwrite_existing);
   edit_file(extended, [](std::string& b) {  // the same frames declared as JPEG Extended (process 2 & 4)
     for (std::size_t at = b.find("1.2.840.10008.1.2.4.50"); at != std::string::npos; at = b.find("1.2.840.10008.1.2.4.50", at))
       b[at + 21] = '1';
@@ -338,7 +338,7 @@ TEST(DicomReader, JpegDctFramesAreStrictAndNeverGdcm) {
   EXPECT_NE(ext->metadata.transfer_syntax.find("Extended"), std::string::npos) << ext->metadata.transfer_syntax;
   EXPECT_EQ(ext->gray, base->gray);
 
-  std::filesystem::copy_file(baseline, damaged);
+  std::filesystem::copy_file(baseline, damaged, std::filesystem::copy_options::overwrite_existing);
   edit_file(damaged, [](std::string& b) {  // garbage in the middle of the second frame's scan
     std::size_t sos = b.find("\xff\xda");
     sos = b.find("\xff\xda", sos + 2);
