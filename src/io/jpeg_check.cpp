@@ -24,10 +24,37 @@ void on_message(j_common_ptr info, int level) {
 
 void silent(j_common_ptr) {}
 
+// libjpeg's "extraneous bytes before marker" warning, found without libjpeg: libjpeg-turbo stops reading at a
+// frame header it has no decoder for (lossless SOF3 among them) and never sees the segments after it, where
+// GDCM's IJG codec, which has those decoders, warns and asserts (found by the dicom fuzzer). True when a byte
+// other than 0xFF fill, or 0xFF 0x00, stands where a marker must, between SOI and the first SOS.
+bool extraneous_bytes_before_a_marker(const unsigned char* bytes, std::size_t size) {
+  std::size_t pos = 2;
+  while (pos < size) {
+    if (bytes[pos] != 0xff) return true;
+    while (pos < size && bytes[pos] == 0xff) ++pos;
+    if (pos >= size) return false;
+    const unsigned char marker = bytes[pos];
+    if (marker == 0x00) return true;
+    if (marker == 0xda || marker == 0xd9) return false;          // scan data follow, or the end
+    if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {  // markers without a length
+      ++pos;
+      continue;
+    }
+    if (pos + 2 >= size) return false;
+    const std::size_t length = (static_cast<std::size_t>(bytes[pos + 1]) << 8) | bytes[pos + 2];
+    if (length < 2) return false;  // an error for libjpeg, not a warning
+    pos += 1 + length;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool jpeg_header_warns(const char* data, std::size_t size) {
   if (data == nullptr || size < 2) return false;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data);
+  if (bytes[0] == 0xff && bytes[1] == 0xd8 && extraneous_bytes_before_a_marker(bytes, size)) return true;
   jpeg_decompress_struct info{};
   ErrorManager errors;
   info.err = jpeg_std_error(&errors.pub);
