@@ -398,6 +398,10 @@ class Walker {
       pos += 8;
       if (group != 0xfffe || (element != 0xe000 && element != 0xe0dd))
         return truncated(pos - 8, "found " + tag_text(group, element) + " where an item of " + owner + " was expected");
+      // GDCM reads the delimiter of encapsulated pixel data like a fragment: a length there is allocated
+      // (4 GB, found by the dicom fuzzer). PS3.5 7.5 requires 0.
+      if (element == 0xe0dd && fragments && length != 0)
+        return truncated(pos - 8, "the sequence delimiter of " + owner + " declares " + std::to_string(length) + " bytes (must be 0)");
       if (element == 0xe0dd) return Walk::ok;
       if (depth == 1) ++top_item_count_;
       if (length == kUndefinedLength) {

@@ -239,7 +239,7 @@ class LosslessDecoder {
     scan.predictor = tail[0];
     scan.point_transform = tail[2] & 15;
     if (scan.predictor < 1 || scan.predictor > 7) return "predictor " + std::to_string(scan.predictor) + " (1-7)";
-    if (tail[1] != 0 || (tail[2] >> 4) != 0) return "a scan header with spectral/approximation values of a DCT scan";
+    // Se and Ah "shall be zero" in a lossless scan; like libjpeg, other values are tolerated (they select nothing).
     if (scan.point_transform >= frame_.precision) return "a point transform as large as the precision";
     return "";
   }
