@@ -64,13 +64,13 @@ long parse_frame_count(const std::string& value) {
 }
 
 // Attributes that GDCM reads through gdcm::Attribute<>, which asserts that an explicit VR is the dictionary's
-// (Attribute::SetFromDataElement): the image pixel description, the spacing, position and orientation, the
+// (Attribute::SetFromDataElement): the image pixel description (Number of Frames as SS: a fuzzer finding), the spacing, position and orientation, the
 // rescale, the lookup-table descriptors and the ultrasound region deltas.
 bool vr_as_gdcm_reads(std::int64_t tag, char vr0, char vr1) {
   struct Expected { std::int64_t tag; const char* vrs; };
   static const Expected kExpected[] = {
-      {0x00280002, "US"}, {0x00280006, "US"}, {0x00280010, "US"}, {0x00280011, "US"}, {0x00280100, "US"},
-      {0x00280101, "US"}, {0x00280102, "US"}, {0x00280103, "US"}, {0x00280030, "DS"}, {0x00280034, "IS"},
+      {0x00280002, "US"}, {0x00280006, "US"}, {0x00280008, "IS"}, {0x00280009, "AT"}, {0x00280010, "US"},
+      {0x00280011, "US"}, {0x00280100, "US"}, {0x00280101, "US"}, {0x00280102, "US"}, {0x00280103, "US"}, {0x00280030, "DS"}, {0x00280034, "IS"},
       {0x00181164, "DS"}, {0x00182010, "DS"}, {0x00180088, "DS"}, {0x00200032, "DS"}, {0x00200037, "DS"},
       {0x00281052, "DS"}, {0x00281053, "DS"}, {0x00281101, "USSS"}, {0x00281102, "USSS"}, {0x00281103, "USSS"},
       {0x0018602c, "FD"}, {0x0018602e, "FD"}};
