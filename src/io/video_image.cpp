@@ -1,5 +1,7 @@
 // Video files and still images through OpenCV, and the video writer.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 
@@ -82,7 +84,14 @@ Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
   Cine cine;
   cine.rows = static_cast<int>(rows);
   cine.cols = static_cast<int>(cols);
-  const std::vector<int> keep = io_detail::color_frame_indices(static_cast<int>(frames), options.max_color_frames);
+  // The declared count (an estimate from duration x rate) only plans which frames keep their colour. A damaged
+  // container can declare billions with an unknown size (0 x 0): bounded by the pixel budget, and the "every
+  // frame" plan is a flag, not a list (the fuzzer's 7 s hang was that list).
+  const std::uint64_t plan_frames = std::min<std::uint64_t>(
+      {frames, options.max_total_pixels / std::max<std::uint64_t>(cols * rows, 1), std::numeric_limits<int>::max()});
+  const bool keep_every_colour = plan_frames > 0 && options.max_color_frames < 0;
+  const std::vector<int> keep = keep_every_colour ? std::vector<int>()
+                                                  : io_detail::color_frame_indices(static_cast<int>(plan_frames), options.max_color_frames);
   std::size_t next_colour = 0;
   cv::Mat bgr;
   int index = 0;
@@ -101,7 +110,7 @@ Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
     if (bgr.channels() == 1) cv::cvtColor(bgr, bgr, cv::COLOR_GRAY2BGR);
     cine.gray.resize(cine.frame_bytes() * static_cast<std::size_t>(index + 1));
     ColorFrame* colour = nullptr;
-    if (next_colour < keep.size() && keep[next_colour] == index) {
+    if (keep_every_colour || (next_colour < keep.size() && keep[next_colour] == index)) {
       cine.color.emplace_back();
       colour = &cine.color.back();
       ++next_colour;
