@@ -21,6 +21,7 @@
 #include "io/gdcm_util.hpp"
 #include "io/dicom_structure.hpp"
 #include "io/io_internal.hpp"
+#include "io/jpeg_check.hpp"
 #include "io/lossless_decode.hpp"
 
 namespace echo {
@@ -312,15 +313,16 @@ std::vector<std::vector<std::size_t>> frame_groups(std::size_t count, int frame_
   return groups;
 }
 
-FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int frame_count) {
+// `start_marker`: the two bytes that begin a frame's stream (0xFFD8 JPEG start of image, 0xFF4F JPEG 2000 SOC).
+FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int frame_count, unsigned start_marker = 0xFFD8) {
   FrameStreams out;
   auto bytes = [&](std::size_t i) { return fragments.GetFragment(static_cast<gdcm::SequenceOfFragments::SizeType>(i)).GetByteValue(); };
   const auto index_groups = frame_groups(
       fragments.GetNumberOfFragments(), frame_count,
       [&](std::size_t i) { return bytes(i) != nullptr && bytes(i)->GetPointer() != nullptr; },
       [&](std::size_t i) {
-        const char* p = bytes(i)->GetPointer();
-        return bytes(i)->GetLength() >= 2 && static_cast<unsigned char>(p[0]) == 0xFF && static_cast<unsigned char>(p[1]) == 0xD8;
+        const auto* p = reinterpret_cast<const unsigned char*>(bytes(i)->GetPointer());
+        return bytes(i)->GetLength() >= 2 && static_cast<unsigned>(p[0] << 8 | p[1]) == start_marker;
       });
   std::vector<std::vector<std::pair<const char*, std::size_t>>> groups;
   for (const auto& group : index_groups) {
@@ -450,7 +452,7 @@ Expected<void> decode_with_gdcm(const gdcm::Image& image, const PixelLayout& f, 
   return {};
 }
 
-// The lossless codecs decoded by our own decoders (io/lossless_decode.hpp) instead of GDCM's.
+// The codecs decoded by our own decoders (io/lossless_decode.hpp) instead of GDCM's.
 using LosslessDecoder = std::string (*)(const unsigned char*, std::size_t, const io_detail::DecodeTarget&, unsigned char*);
 
 LosslessDecoder own_lossless_decoder(const std::string& transfer_syntax_uid) {
@@ -458,6 +460,7 @@ LosslessDecoder own_lossless_decoder(const std::string& transfer_syntax_uid) {
     return io_detail::decode_jpeg_lossless;
   if (transfer_syntax_uid == "1.2.840.10008.1.2.4.80" || transfer_syntax_uid == "1.2.840.10008.1.2.4.81")
     return io_detail::decode_jpeg_ls;
+  if (io_detail::is_jpeg2000_syntax(transfer_syntax_uid)) return io_detail::decode_jpeg2000;
   return nullptr;
 }
 
@@ -473,7 +476,7 @@ Expected<void> decode_lossless_frames(const gdcm::Image& image, LosslessDecoder 
     return make_error(ErrorCode::unsupported, reading(name) + codec + " with " + std::to_string(8 * f.bytes_per_sample) +
                                                   "-bit" + (f.layout == Layout::palette ? " palette" : "") + " samples");
   }
-  const FrameStreams streams = jpeg_frame_streams(*fragments, frames);
+  const FrameStreams streams = jpeg_frame_streams(*fragments, frames, io_detail::is_jpeg2000_syntax(cine.metadata.transfer_syntax_uid) ? 0xFF4F : 0xFFD8);
   if (static_cast<int>(streams.frames.size()) != frames) {
     return make_error(ErrorCode::malformed, reading(name) + "the " + codec + " fragments do not make the " +
                                                 std::to_string(frames) + " frames declared");
@@ -578,7 +581,7 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
     if (decode_jpeg_baseline_fast(image, header->layout.invert, options, sink)) return cine;
     return tl::unexpected(jpeg_frames_error(source.name, cine, header->frame_count));
   }
-  // Never GDCM for these: its JPEG Lossless path asserts and CharLS can spin on damaged scans.
+  // Never GDCM for these: its JPEG Lossless and JPEG 2000 paths assert, and CharLS can spin on damaged scans.
   const LosslessDecoder own = own_lossless_decoder(cine.metadata.transfer_syntax_uid);
   auto decoded = own != nullptr ? decode_lossless_frames(image, own, header->layout, sink, options, source.name)
                                 : decode_with_gdcm(image, header->layout, sink, options, source.name);

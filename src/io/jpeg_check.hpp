@@ -3,6 +3,7 @@
 // "extraneous bytes before marker" in a damaged stream.
 #pragma once
 #include <cstddef>
+#include <string>
 
 namespace echo::io_detail {
 
@@ -14,5 +15,14 @@ bool jpeg_header_warns(const char* data, std::size_t size);
 // before the data ends. GDCM's JPEG codecs exist for 8, 12 and 16 bits: other precisions made it assert
 // (JPEG8Codec::GetHeaderInfo) or dereference null (JPEGCodec::Decode, a precision of 33), found by the fuzzer.
 int jpeg_sample_precision(const char* data, std::size_t size);
+
+// Why GDCM must not read this JPEG 2000 fragment, or "" when it may. GDCM walks the marker segments of the
+// first fragment while it reads the file (JPEG2000Codec::GetHeaderInfo, parsej2k_imp) without checking that
+// a segment fits in the fragment, and segfaults on one that does not (found by the dicom fuzzer). Checked:
+// the JP2 boxes if the fragment is a JP2 file, then every marker segment from SOC to the first SOD.
+std::string jpeg2000_header_problem(const unsigned char* data, std::size_t size);
+
+// 1.2.840.10008.1.2.4.90 to .93: JPEG 2000 Part 1 and Part 2, lossless-only or not.
+bool is_jpeg2000_syntax(const std::string& transfer_syntax_uid);
 
 }  // namespace echo::io_detail

@@ -1,6 +1,7 @@
-// Our own decoders for the lossless DICOM codecs whose third-party decoders fail badly on damaged data:
-// GDCM's IJG JPEG Lossless path calls assert(0) on a libjpeg warning (an abort of the host process), and
-// CharLS spends seconds of CPU on some damaged JPEG-LS scans. Both decoders here check every length and
+// Our own decoders for the DICOM codecs whose third-party decoder paths fail badly on damaged data:
+// GDCM's IJG JPEG Lossless path calls assert(0) on a libjpeg warning (an abort of the host process),
+// CharLS spends seconds of CPU on some damaged JPEG-LS scans, and GDCM's JPEG 2000 path reads past its buffer
+// in its own marker walk and asserts on decoded images that differ from the header. Both decoders here check every length and
 // every code against the bytes given, cost O(bytes + pixels), and never read outside `data` or write outside
 // `out`. Found by the dicom fuzzer (docs/reliability.md).
 #pragma once
@@ -34,5 +35,11 @@ std::string decode_jpeg_lossless(const unsigned char* data, std::size_t size, co
 // One JPEG-LS frame (ITU-T T.87: DICOM 1.2.840.10008.1.2.4.80 lossless and .81 near-lossless), every
 // interleave mode, preset parameters (LSE). Returns "" on success, else the reason.
 std::string decode_jpeg_ls(const unsigned char* data, std::size_t size, const DecodeTarget& target, unsigned char* out);
+
+// One JPEG 2000 frame (ISO/IEC 15444-1: DICOM 1.2.840.10008.1.2.4.90 lossless and .91), a bare codestream or
+// a JP2 file, through OpenJPEG with the bytes given as its only input; the marker segments are checked first
+// (jpeg2000_header_problem) and the decoded size, component count and precision must match `target`.
+// Colour transforms (YBR_RCT / YBR_ICT) are undone by OpenJPEG: RGB out. Returns "" on success, else the reason.
+std::string decode_jpeg2000(const unsigned char* data, std::size_t size, const DecodeTarget& target, unsigned char* out);
 
 }  // namespace echo::io_detail
