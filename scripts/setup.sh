@@ -8,7 +8,7 @@ packages=(
   libtorch-dev python3-torch python3-numpy python3-pytest python3-opencv
   libopencv-dev libgdcm-dev libgdcm-tools libeigen3-dev libexpected-dev
   libbenchmark-dev libgtest-dev nlohmann-json3-dev
-  dcmtk ffmpeg clang-14 libclang-rt-14-dev libjpeg-dev libturbojpeg0-dev libopenjp2-7-dev zlib1g-dev
+  dcmtk ffmpeg clang-14 libclang-rt-14-dev libjpeg-dev libturbojpeg0-dev libopenjp2-7-dev libcharls-dev zlib1g-dev
   python3-dask python3-distributed
   python3-torchvision
   orthanc orthanc-dev dicom3tools python3-pydicom

@@ -112,6 +112,8 @@ class Walker {
   void set_jpeg(bool jpeg) { jpeg_ = jpeg; }
   // GDCM walks the JPEG 2000 marker segments of the first fragment while reading the file, unchecked.
   void set_jpeg2000(bool jpeg2000) { jpeg2000_ = jpeg2000; }
+  // ... and reads the JPEG-LS header of the first fragment with CharLS, leaking it when CharLS refuses.
+  void set_jpeg_ls(bool jpeg_ls) { jpeg_ls_ = jpeg_ls; }
   std::uint64_t size() const { return size_; }
   const std::string& problem() const { return problem_; }
 
@@ -429,6 +431,12 @@ class Walker {
           return truncated(pos, "a JPEG frame of " + owner + " declares a sample precision of " + std::to_string(precision));
         if (starts_image && depth == 1) ++jpeg_images_;
       }
+      if (fragments && jpeg_ls_ && depth == 1 && top_item_count_ == 2) {
+        std::string fragment(length, '\0');
+        if (!read(pos, fragment.data(), length)) return truncated(pos, "cut inside a fragment of " + owner);
+        const std::string problem = jpeg_ls_first_fragment_problem(reinterpret_cast<const unsigned char*>(fragment.data()), length);
+        if (!problem.empty()) return truncated(pos, "the first JPEG-LS fragment of " + owner + " is damaged: " + problem);
+      }
       if (fragments && jpeg2000_ && depth == 1 && top_item_count_ >= 2) {
         const Walk walk = check_jpeg2000_fragment(pos, length, owner);
         if (walk != Walk::ok) return walk;
@@ -446,8 +454,8 @@ class Walker {
 
  private:
   // A fragment after the offset table (item 1): the first must hold a JPEG 2000 header's first 12 bytes
-  // (GDCM compares them with the JP2 signature unchecked); any that begins a codestream or JP2 file must
-  // have marker segments that fit (io/jpeg_check.hpp).
+  // (GDCM compares them with the JP2 signature unchecked) and a header that OpenJPEG reads; any that begins a
+  // codestream or JP2 file must have marker segments that fit (io/jpeg_check.hpp).
   Walk check_jpeg2000_fragment(std::uint64_t pos, std::uint32_t length, const std::string& owner) {
     if (top_item_count_ == 2 && length < 12)
       return truncated(pos, "the first JPEG 2000 fragment of " + owner + " is " + std::to_string(length) + " bytes");
@@ -456,8 +464,10 @@ class Walker {
     const auto* bytes = reinterpret_cast<const unsigned char*>(fragment.data());
     const bool codestream = length >= 2 && bytes[0] == 0xFF && bytes[1] == 0x4F;
     const bool jp2 = length >= 12 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0 && bytes[3] == 0x0C && bytes[4] == 0x6A;
-    if (!codestream && !jp2) return Walk::ok;
-    const std::string problem = jpeg2000_header_problem(bytes, fragment.size());
+    const bool first = top_item_count_ == 2;
+    if (!first && !codestream && !jp2) return Walk::ok;
+    const std::string problem = first ? jpeg2000_first_fragment_problem(bytes, fragment.size())
+                                      : jpeg2000_header_problem(bytes, fragment.size());
     if (!problem.empty()) return truncated(pos, "a JPEG 2000 fragment of " + owner + " is damaged: " + problem);
     return Walk::ok;
   }
@@ -477,7 +487,7 @@ class Walker {
   PixelDataLayout* layout_ = nullptr;
   std::istream& in_;
   std::uint64_t size_;
-  bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, jpeg2000_ = false, palette_ = false;
+  bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, jpeg2000_ = false, jpeg_ls_ = false, palette_ = false;
   int bits_allocated_ = 0, bits_stored_ = 0;
   std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
   int planar_configuration_ = 0;           // 0xffff when present but unreadable
@@ -639,6 +649,7 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name, 
     walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
     walker.set_jpeg(is_ijg_jpeg_syntax(syntax));
     walker.set_jpeg2000(is_jpeg2000_syntax(syntax));
+    walker.set_jpeg_ls(syntax == "1.2.840.10008.1.2.4.80" || syntax == "1.2.840.10008.1.2.4.81");
   } else {  // absent or unknown: GDCM guesses from the first element, and so does this check
     unsigned char h[8];
     if (!walker.read(pos, h, 8))

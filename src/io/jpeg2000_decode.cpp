@@ -127,6 +127,8 @@ void keep_first_error(const char* message, void* user) {
 }
 void ignore_message(const char*, void*) {}
 
+std::string failed(const char* what, const std::string& error) { return std::string(what) + (error.empty() ? "" : ": " + error); }
+
 // Codec, stream and image, released together.
 struct Decoding {
   opj_codec_t* codec = nullptr;
@@ -167,6 +169,27 @@ std::string image_mismatch(const opj_image_t& image, const DecodeTarget& target)
   return "";
 }
 
+// OpenJPEG's codec and stream over `memory`, its main header read into d.image; "" or the reason.
+std::string read_header(MemoryStream& memory, Decoding& d, std::string& error) {
+  const bool jp2 = is_jp2(memory.data, memory.size);
+  d.codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+  d.stream = opj_stream_default_create(OPJ_TRUE);
+  if (d.codec == nullptr || d.stream == nullptr) return "the JPEG 2000 decoder could not be created";
+  opj_set_error_handler(d.codec, keep_first_error, &error);
+  opj_set_warning_handler(d.codec, ignore_message, nullptr);
+  opj_set_info_handler(d.codec, ignore_message, nullptr);
+  opj_stream_set_user_data(d.stream, &memory, nullptr);
+  opj_stream_set_user_data_length(d.stream, memory.size);
+  opj_stream_set_read_function(d.stream, read_memory);
+  opj_stream_set_skip_function(d.stream, skip_memory);
+  opj_stream_set_seek_function(d.stream, seek_memory);
+  opj_dparameters_t parameters;
+  opj_set_default_decoder_parameters(&parameters);
+  if (!opj_setup_decoder(d.codec, &parameters)) return failed("the JPEG 2000 decoder refused its parameters", error);
+  if (!opj_read_header(d.stream, d.codec, &d.image) || d.image == nullptr) return failed("the JPEG 2000 header cannot be read", error);
+  return "";
+}
+
 }  // namespace
 
 bool is_jpeg2000_syntax(const std::string& uid) {
@@ -178,27 +201,31 @@ std::string jpeg2000_header_problem(const unsigned char* data, std::size_t size)
   return is_jp2(data, size) ? jp2_problem(data, size) : codestream_problem(data, size);
 }
 
+std::string jpeg2000_first_fragment_problem(const unsigned char* data, std::size_t size) {
+  if (std::string problem = jpeg2000_header_problem(data, size); !problem.empty()) return problem;
+  MemoryStream memory{data, size};
+  std::string error;
+  Decoding d;
+  if (std::string problem = read_header(memory, d, error); !problem.empty()) return problem;
+  // GDCM's GetHeaderInfo returns early, without releasing OpenJPEG's objects, unless there are 1 or 3
+  // components of at most 32 bits, the three alike.
+  const opj_image_t& image = *d.image;
+  if (image.numcomps != 1 && image.numcomps != 3) return std::to_string(image.numcomps) + " components (1 or 3 expected)";
+  for (OPJ_UINT32 c = 0; c < image.numcomps; ++c) {
+    const opj_image_comp_t& comp = image.comps[c];
+    const opj_image_comp_t& first = image.comps[0];
+    if (comp.prec > 32 || comp.prec != first.prec || comp.sgnd != first.sgnd || comp.w != first.w || comp.h != first.h)
+      return "components of different sizes or precisions, or above 32 bits";
+  }
+  return "";
+}
+
 std::string decode_jpeg2000(const unsigned char* data, std::size_t size, const DecodeTarget& target, unsigned char* out) {
   if (std::string problem = jpeg2000_header_problem(data, size); !problem.empty()) return problem;
   MemoryStream memory{data, size};
   std::string error;
   Decoding d;
-  d.codec = opj_create_decompress(is_jp2(data, size) ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
-  d.stream = opj_stream_default_create(OPJ_TRUE);
-  if (d.codec == nullptr || d.stream == nullptr) return "the JPEG 2000 decoder could not be created";
-  opj_set_error_handler(d.codec, keep_first_error, &error);
-  opj_set_warning_handler(d.codec, ignore_message, nullptr);
-  opj_set_info_handler(d.codec, ignore_message, nullptr);
-  opj_stream_set_user_data(d.stream, &memory, nullptr);
-  opj_stream_set_user_data_length(d.stream, size);
-  opj_stream_set_read_function(d.stream, read_memory);
-  opj_stream_set_skip_function(d.stream, skip_memory);
-  opj_stream_set_seek_function(d.stream, seek_memory);
-  opj_dparameters_t parameters;
-  opj_set_default_decoder_parameters(&parameters);
-  auto failed = [&](const char* what) { return std::string(what) + (error.empty() ? "" : ": " + error); };
-  if (!opj_setup_decoder(d.codec, &parameters)) return failed("the JPEG 2000 decoder refused its parameters");
-  if (!opj_read_header(d.stream, d.codec, &d.image) || d.image == nullptr) return failed("the JPEG 2000 header cannot be read");
+  if (std::string problem = read_header(memory, d, error); !problem.empty()) return problem;
   // The declared size is checked before any tile is decoded: a damaged header cannot make OpenJPEG allocate
   // for an image other than the one the DICOM header bounds.
   if (d.image->numcomps != static_cast<OPJ_UINT32>(target.components) ||
@@ -207,7 +234,8 @@ std::string decode_jpeg2000(const unsigned char* data, std::size_t size, const D
     return "the codestream is " + frame_shape(d.image->x1 - d.image->x0, d.image->y1 - d.image->y0, d.image->numcomps) +
            " where the header declares " + frame_shape(target.cols, target.rows, target.components);
   }
-  if (!opj_decode(d.codec, d.stream, d.image) || !opj_end_decompress(d.codec, d.stream)) return failed("the JPEG 2000 data cannot be decoded");
+  if (!opj_decode(d.codec, d.stream, d.image) || !opj_end_decompress(d.codec, d.stream))
+    return failed("the JPEG 2000 data cannot be decoded", error);
   if (std::string mismatch = image_mismatch(*d.image, target); !mismatch.empty()) return mismatch;
   // Samples as GDCM gives them: the low bits of each decoded value, 16-bit little-endian, pixel-interleaved.
   const std::size_t pixels = static_cast<std::size_t>(target.rows) * static_cast<std::size_t>(target.cols);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include <jpeglib.h>
+#include <charls/charls.h>
 
 namespace echo::io_detail {
 namespace {
@@ -88,6 +89,18 @@ int jpeg_sample_precision(const char* data, std::size_t size) {
     pos += 2 + length;
   }
   return -1;
+}
+
+std::string jpeg_ls_first_fragment_problem(const unsigned char* data, std::size_t size) {
+  JlsParameters parameters{};
+  // The call GDCM makes (CharLS's legacy header reader, deprecated in CharLS 2.x), so that exactly the
+  // fragments it would leak are refused.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  const auto result = JpegLsReadHeader(data, size, &parameters, nullptr);
+#pragma GCC diagnostic pop
+  if (result == CharlsApiResultType::OK) return "";
+  return "the JPEG-LS header cannot be read (" + std::string(charls_get_error_message(static_cast<charls_jpegls_errc>(result))) + ")";
 }
 
 }  // namespace echo::io_detail

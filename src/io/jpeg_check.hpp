@@ -22,6 +22,18 @@ int jpeg_sample_precision(const char* data, std::size_t size);
 // the JP2 boxes if the fragment is a JP2 file, then every marker segment from SOC to the first SOD.
 std::string jpeg2000_header_problem(const unsigned char* data, std::size_t size);
 
+// The same for the first fragment, which GDCM also hands to OpenJPEG's header reader while it reads the file
+// (Bitmap::ComputeLossyFlag): its JPEG2000Codec::GetHeaderInfo leaks OpenJPEG's codec when that read fails or
+// the image is not 1 or 3 like components (a damaged file per leak, found as an OOM by the dicom fuzzer), so
+// the header is read here first, with everything released, and such a fragment is refused.
+std::string jpeg2000_first_fragment_problem(const unsigned char* data, std::size_t size);
+
+// Why GDCM must not read a JPEG-LS file whose first fragment this is, or "" when it may: while reading the
+// file GDCM hands that fragment to CharLS's header reader (JPEGLSCodec::GetHeaderInfo, from
+// Bitmap::ComputeLossyFlag) and leaks a copy of the fragment when CharLS refuses it (an OOM after ~840 000
+// inputs of the dicom fuzzer). The same CharLS call is made here first, releasing everything.
+std::string jpeg_ls_first_fragment_problem(const unsigned char* data, std::size_t size);
+
 // 1.2.840.10008.1.2.4.90 to .93: JPEG 2000 Part 1 and Part 2, lossless-only or not.
 bool is_jpeg2000_syntax(const std::string& transfer_syntax_uid);
 

@@ -20,6 +20,7 @@ namespace {
 
 using echo::io_detail::DecodeTarget;
 using echo::io_detail::decode_jpeg2000;
+using echo::io_detail::jpeg2000_first_fragment_problem;
 using echo::io_detail::jpeg2000_header_problem;
 
 struct Image {
@@ -202,6 +203,23 @@ TEST(Jpeg2000Decode, Jp2BoxesMustFitAndHoldACodestream) {
   no_codestream.insert(no_codestream.end(), x.begin(), x.end());
   no_codestream.insert(no_codestream.end(), 4, 0);
   EXPECT_NE(jpeg2000_header_problem(no_codestream.data(), no_codestream.size()).find("no codestream box"), std::string::npos);
+}
+
+// The first fragment's header is read by OpenJPEG here, because GDCM leaks OpenJPEG's codec when that read
+// fails or the components are not 1 or 3 alike.
+TEST(Jpeg2000Decode, TheFirstFragmentMustHaveAReadableHeaderOfOneOrThreeComponents) {
+  const auto grey = encode(make_image(16, 16, 1, 8, 8), false);
+  EXPECT_EQ(jpeg2000_first_fragment_problem(grey.data(), grey.size()), "");
+  const auto colour = encode(make_image(16, 16, 3, 8, 8), true);
+  EXPECT_EQ(jpeg2000_first_fragment_problem(colour.data(), colour.size()), "");
+  const auto two = encode(make_image(16, 16, 2, 8, 8), false);
+  EXPECT_EQ(jpeg2000_header_problem(two.data(), two.size()), "");  // sound marker segments
+  EXPECT_NE(jpeg2000_first_fragment_problem(two.data(), two.size()).find("2 components (1 or 3 expected)"), std::string::npos);
+  auto unreadable = grey;
+  unreadable[segment_at(unreadable, 0xFF51) + 41] = 0;  // SIZ: the first component's horizontal separation 0
+  const std::string problem = jpeg2000_first_fragment_problem(unreadable.data(), unreadable.size());
+  EXPECT_EQ(jpeg2000_header_problem(unreadable.data(), unreadable.size()), "");
+  EXPECT_NE(problem.find("the JPEG 2000 header cannot be read"), std::string::npos) << problem;
 }
 
 // Damaged copies (truncations and single-byte flips): a decode or a reason, and never a write past `out`

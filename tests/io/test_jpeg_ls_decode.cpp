@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <string>
@@ -17,6 +19,8 @@
 #include <gdcmReader.h>
 #include <gdcmTrace.h>
 
+#include "echo/io.hpp"
+#include "io/jpeg_check.hpp"
 #include "io/lossless_decode.hpp"
 #include "test_support.hpp"
 
@@ -331,6 +335,29 @@ TEST(JpegLsDecode, RefusesGarbage) {
   EXPECT_NE(decode({0xFF, 0xD8, 0xFF, 0xD9}, img, decoded), "");
   EXPECT_NE(decode({0x00, 0x01, 0x02, 0x03, 0x04}, img, decoded), "");
   EXPECT_NE(decode(std::vector<unsigned char>(1000, 0xFF), img, decoded), "");
+}
+
+// GDCM reads the first JPEG-LS fragment's header with CharLS while it reads the file and leaks a copy of the
+// fragment when CharLS refuses it: the reader makes that CharLS call first and refuses such a file.
+TEST(JpegLsDecode, AFileWhoseFirstHeaderCharLsRefusesIsRefusedBeforeGdcm) {
+  const Image img = make_image(16, 16, 1, 8, 15);
+  ENCODE_OR_SKIP(stream, img, "");
+  EXPECT_EQ(echo::io_detail::jpeg_ls_first_fragment_problem(stream.data(), stream.size()), "");
+  const auto path = echo_test::scratch_dir() / "jpeg-ls.dcm";  // written by encode_with_dcmtk
+  ASSERT_TRUE(echo::read_dicom_file(path.string()).has_value());
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t sof = bytes.find("\xFF\xF7");  // the JPEG-LS frame header (SOF55)
+  ASSERT_NE(sof, std::string::npos);
+  bytes[sof + 1] = static_cast<char>(0xC3);  // now a lossless-JPEG frame header, which CharLS does not read
+  const auto damaged = echo::io_detail::jpeg_ls_first_fragment_problem(
+      reinterpret_cast<const unsigned char*>(bytes.data()) + (sof - 2), bytes.size() - (sof - 2));
+  EXPECT_NE(damaged.find("the JPEG-LS header cannot be read"), std::string::npos) << damaged;
+  const auto read = echo::read_dicom_buffer(bytes.data(), bytes.size());
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code, echo::ErrorCode::malformed);
+  EXPECT_NE(read.error().message.find("the first JPEG-LS fragment of (7FE0,0010) is damaged: the JPEG-LS header cannot be read"),
+            std::string::npos) << read.error().message;
 }
 
 }  // namespace
