@@ -246,6 +246,8 @@ Expected<std::shared_ptr<const SegmentationModel>> SegmentationModel::load(const
                        "SHA-256 " + actual_sha + " does not match the manifest's " + manifest->weights_sha256 +
                            " (the file was altered, truncated or belongs to another manifest); refused");
   }
+  if (const std::string problem = torchscript_archive_problem(*bytes); !problem.empty())
+    return model_error(ErrorCode::model_invalid, model_path, "the TorchScript archive is damaged: " + problem);
   auto resolved = resolve_device_precision(*manifest, options, model_path);
   if (!resolved) return tl::unexpected(resolved.error());
 
