@@ -86,10 +86,12 @@ Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
   cine.cols = static_cast<int>(cols);
   // The declared count (an estimate from duration x rate) only plans which frames keep their colour. A damaged
   // container can declare billions with an unknown size (0 x 0): bounded by the pixel budget, and the "every
-  // frame" plan is a flag, not a list (the fuzzer's 7 s hang was that list).
+  // frame" plan is a flag, not a list (the fuzzer's 7 s hang was that list, asked for by a negative
+  // max_color_frames; a caller's max_color_frames at least as large as the declared count asks for it too).
   const std::uint64_t plan_frames = std::min<std::uint64_t>(
       {frames, options.max_total_pixels / std::max<std::uint64_t>(cols * rows, 1), std::numeric_limits<int>::max()});
-  const bool keep_every_colour = plan_frames > 0 && options.max_color_frames < 0;
+  const bool keep_every_colour =
+      plan_frames > 0 && (options.max_color_frames < 0 || static_cast<std::uint64_t>(options.max_color_frames) >= plan_frames);
   const std::vector<int> keep = keep_every_colour ? std::vector<int>()
                                                   : io_detail::color_frame_indices(static_cast<int>(plan_frames), options.max_color_frames);
   std::size_t next_colour = 0;
