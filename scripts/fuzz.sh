@@ -35,9 +35,12 @@ if [[ ! -f "$build/CMakeCache.txt" ]]; then
         -DCMAKE_CXX_COMPILER=clang++-14 -DECHO_FUZZ=ON -DECHO_BUILD_TESTS=OFF -DECHO_BUILD_BENCHMARKS=OFF \
         -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
 fi
-if ! cmake --build "$build" --target "fuzz_$target" -j "$(nproc)" >"$build/fuzz-build-$target.log" 2>&1; then
-  [[ -x "$build/fuzz/fuzz_$target" ]] || { cat "$build/fuzz-build-$target.log" >&2; exit 1; }
-  echo "fuzz.sh: rebuilding fuzz_$target failed ($build/fuzz-build-$target.log); running the existing binary" >&2
+# One build at a time in the tree (runs of several targets start together; two builds at once raced on the
+# seed corpus), and never a run of a binary older than the sources: a failed build stops here.
+if ! flock "$build/.fuzz-build.lock" cmake --build "$build" --target "fuzz_$target" -j "$(nproc)" >"$build/fuzz-build-$target.log" 2>&1; then
+  tail -n 20 "$build/fuzz-build-$target.log" >&2
+  echo "fuzz.sh: building fuzz_$target failed ($build/fuzz-build-$target.log)" >&2
+  exit 1
 fi
 
 corpus="$build/fuzz/corpus/$target"
