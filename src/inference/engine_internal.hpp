@@ -14,10 +14,4 @@ std::string manifest_path_for(const std::string& model_path);
 // The pairs are the SHA-256 of models/lv_seg_*.pt and .json when the build was configured.
 Expected<void> check_shipped_manifest(const std::string& weights_sha256, const std::string& manifest_path);
 
-// Why LibTorch must not read this TorchScript archive, or "" when it may: each stored pickle record (*.pkl)
-// is walked opcode by opcode, and a string, bytes or number argument that runs past the record is refused.
-// LibTorch 1.13's Unpickler allocates a declared length before reading it (31 GB from one damaged byte of a
-// model whose manifest hash was made to match, found by the model fuzzer). Not a zip: "" (LibTorch refuses).
-std::string torchscript_archive_problem(const std::string& archive);
-
 }  // namespace echo

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "echo/inference.hpp"
+#include "common/torchscript_archive.hpp"
 #include "inference/engine_internal.hpp"
 
 namespace echo {

@@ -8,9 +8,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
+#include "common/torchscript_archive.hpp"
 #include "echo/preprocess.hpp"
 #include "echo/vlm.hpp"
 #include "echo/sha256.hpp"
@@ -82,14 +85,17 @@ torch::Tensor ids_tensor(const std::vector<int>& ids) {
   return torch::tensor(wide, torch::kLong).reshape({1, static_cast<std::int64_t>(wide.size())});
 }
 
-Expected<void> check_file_hash(const fs::path& file, const std::string& expected_hex, const std::string& manifest) {
-  auto actual = sha256_file_hex(file.string());
-  if (!actual) return tl::unexpected(actual.error());
-  if (*actual != expected_hex) {
-    return tl::unexpected(model_error(manifest, "SHA-256 of '" + file.filename().string() + "' is " + *actual +
+// The bytes of `file`, whose SHA-256 must be `expected_hex`: the bytes hashed are the bytes loaded.
+Expected<std::string> read_checked_file(const fs::path& file, const std::string& expected_hex, const std::string& manifest) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return tl::unexpected(model_error(manifest, "cannot read '" + file.string() + "'"));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string actual = sha256_hex(bytes.data(), bytes.size());
+  if (actual != expected_hex) {
+    return tl::unexpected(model_error(manifest, "SHA-256 of '" + file.filename().string() + "' is " + actual +
                                                     ", the manifest says " + expected_hex));
   }
-  return {};
+  return bytes;
 }
 
 // Manifest fields -> Impl (everything but the module). Throws nlohmann::json exceptions on wrong types.
@@ -179,7 +185,10 @@ Expected<std::shared_ptr<const VlmModel>> VlmModel::load(const std::string& mode
     if (!files.contains(precision)) return tl::unexpected(model_error(path, std::string("no ") + precision + " file listed"));
     const nlohmann::json& entry = files.at(precision);
     const fs::path file = fs::path(path).parent_path() / entry.at("path").get<std::string>();
-    if (auto ok = check_file_hash(file, entry.at("sha256").get<std::string>(), path); !ok) return tl::unexpected(ok.error());
+    auto archive = read_checked_file(file, entry.at("sha256").get<std::string>(), path);
+    if (!archive) return tl::unexpected(archive.error());
+    if (const std::string problem = torchscript_archive_problem(*archive); !problem.empty())
+      return tl::unexpected(model_error(path, "the TorchScript archive '" + file.filename().string() + "' is damaged: " + problem));
     if (options.int8) {
       const std::string engine = entry.value("quantized_engine", "onednn");
       if (engine != "onednn" && engine != "qnnpack") {
@@ -191,7 +200,8 @@ Expected<std::shared_ptr<const VlmModel>> VlmModel::load(const std::string& mode
     }
     if (options.threads > 0) at::set_num_threads(options.threads);
     impl->int8 = options.int8;
-    impl->module = torch::jit::load(file.string(), torch::kCPU);
+    std::istringstream archive_stream(std::move(*archive));
+    impl->module = torch::jit::load(archive_stream, torch::kCPU);
     impl->module.eval();
     torch::InferenceMode guard;
     if (auto ok = check_shapes(*impl, path); !ok) return tl::unexpected(ok.error());

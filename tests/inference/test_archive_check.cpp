@@ -1,4 +1,4 @@
-// torchscript_archive_problem (src/inference/archive_check.cpp): the pickle records of a TorchScript archive are
+// torchscript_archive_problem (src/common/torchscript_archive.cpp): the pickle records of a TorchScript archive are
 // walked before LibTorch reads them, because LibTorch allocates before it reads (the model fuzzer's finding: a
 // LONG_BINPUT memo slot of 1 962 934 550 made it reserve 31 GB). Archives here are stored zips built by hand.
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "inference/engine_internal.hpp"
+#include "common/torchscript_archive.hpp"
 
 namespace {
 

@@ -1,9 +1,9 @@
-// The pickles of a TorchScript archive, checked before LibTorch reads them (engine_internal.hpp).
+// The pickles of a TorchScript archive, checked before LibTorch reads them (torchscript_archive.hpp).
 #include <cstdint>
 #include <cstring>
 #include <string>
 
-#include "inference/engine_internal.hpp"
+#include "common/torchscript_archive.hpp"
 
 namespace echo {
 namespace {
