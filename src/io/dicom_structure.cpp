@@ -152,6 +152,9 @@ class Walker {
     } else if (element == 0x0002) {
       unsigned char b[2];
       samples_per_pixel_ = length == 2 && read(pos, b, 2) ? u16(b) : 0;
+    } else if ((element == 0x0010 || element == 0x0011) && length == 2) {
+      unsigned char b[2];
+      if (read(pos, b, 2)) (element == 0x0010 ? rows_ : columns_) = u16(b);
     } else if (element == 0x0100 && length == 2) {
       unsigned char b[2];
       if (read(pos, b, 2)) bits_allocated_ = u16(b);
@@ -218,6 +221,11 @@ class Walker {
     if (region_sequence_seen_ && (region_delta_bytes_[0] != 8 || region_delta_bytes_[1] != 8))
       return truncated(0, "the first item of the Sequence of Ultrasound Regions (0018,6011) lacks a Physical Delta X "
                           "or Y (0018,602C / 602E) of one value");
+    // Rows and Columns are type 1 (PS3.3 C.7.6.3). Without either, GDCM takes the size from the first JPEG
+    // fragment's header and asserts that its process matches the transfer syntax (PixmapReader, found by the
+    // dicom fuzzer: Columns renamed, baseline frames under a lossless syntax).
+    if (pixel_data_present_ && (rows_ == 0 || columns_ == 0))
+      return truncated(0, "Rows (0028,0010) and Columns (0028,0011) must both be present and above 0");
     // GDCM's PixelFormat asserts on Samples per Pixel other than 1, 3 or 4 (present but empty reads as 0).
     if (samples_per_pixel_ && *samples_per_pixel_ != 1 && *samples_per_pixel_ != 3 && *samples_per_pixel_ != 4)
       return truncated(0, "Samples per Pixel " + std::to_string(*samples_per_pixel_) + " (must be 1, 3 or 4)");
@@ -489,6 +497,7 @@ class Walker {
   std::uint64_t size_;
   bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, jpeg2000_ = false, jpeg_ls_ = false, palette_ = false;
   int bits_allocated_ = 0, bits_stored_ = 0;
+  int rows_ = 0, columns_ = 0;  // 0: absent, empty or not one US value
   std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
   int planar_configuration_ = 0;           // 0xffff when present but unreadable
   bool photometric_present_ = false;
