@@ -313,7 +313,8 @@ std::vector<std::vector<std::size_t>> frame_groups(std::size_t count, int frame_
   return groups;
 }
 
-// `start_marker`: the two bytes that begin a frame's stream (0xFFD8 JPEG start of image, 0xFF4F JPEG 2000 SOC).
+// `start_marker`: the two bytes that begin a frame's stream (0xFFD8 JPEG start of image, 0xFF4F JPEG 2000 SOC;
+// 0: none, one fragment per frame).
 FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int frame_count, unsigned start_marker = 0xFFD8) {
   FrameStreams out;
   auto bytes = [&](std::size_t i) { return fragments.GetFragment(static_cast<gdcm::SequenceOfFragments::SizeType>(i)).GetByteValue(); };
@@ -322,7 +323,7 @@ FrameStreams jpeg_frame_streams(const gdcm::SequenceOfFragments& fragments, int 
       [&](std::size_t i) { return bytes(i) != nullptr && bytes(i)->GetPointer() != nullptr; },
       [&](std::size_t i) {
         const auto* p = reinterpret_cast<const unsigned char*>(bytes(i)->GetPointer());
-        return bytes(i)->GetLength() >= 2 && static_cast<unsigned>(p[0] << 8 | p[1]) == start_marker;
+        return start_marker != 0 && bytes(i)->GetLength() >= 2 && static_cast<unsigned>(p[0] << 8 | p[1]) == start_marker;
       });
   std::vector<std::vector<std::pair<const char*, std::size_t>>> groups;
   for (const auto& group : index_groups) {
@@ -461,10 +462,12 @@ LosslessDecoder own_lossless_decoder(const std::string& transfer_syntax_uid) {
   if (transfer_syntax_uid == "1.2.840.10008.1.2.4.80" || transfer_syntax_uid == "1.2.840.10008.1.2.4.81")
     return io_detail::decode_jpeg_ls;
   if (io_detail::is_jpeg2000_syntax(transfer_syntax_uid)) return io_detail::decode_jpeg2000;
+  if (transfer_syntax_uid == io_detail::kRleLosslessSyntax) return io_detail::decode_rle;
   return nullptr;
 }
 
 // Every frame through `decoder`; the first damaged frame (lowest index, whatever the thread order) is reported.
+// Palette indices go through GDCM's lookup table one frame at a time, as in decode_with_gdcm.
 Expected<void> decode_lossless_frames(const gdcm::Image& image, LosslessDecoder decoder, PixelLayout f,
                                       const FrameSink& sink, const ReadOptions& options, const std::string& name) {
   Cine& cine = *sink.cine;
@@ -472,30 +475,41 @@ Expected<void> decode_lossless_frames(const gdcm::Image& image, LosslessDecoder 
   const std::string codec = io_detail::transfer_syntax_name(cine.metadata.transfer_syntax_uid);
   const gdcm::SequenceOfFragments* fragments = image.GetDataElement().GetSequenceOfFragments();
   if (fragments == nullptr) return make_error(ErrorCode::malformed, reading(name) + codec + " pixel data not encapsulated");
-  if (f.bytes_per_sample > 2 || f.layout == Layout::palette) {
-    return make_error(ErrorCode::unsupported, reading(name) + codec + " with " + std::to_string(8 * f.bytes_per_sample) +
-                                                  "-bit" + (f.layout == Layout::palette ? " palette" : "") + " samples");
+  if (f.bytes_per_sample > 2) {
+    return make_error(ErrorCode::unsupported, reading(name) + codec + " with " + std::to_string(8 * f.bytes_per_sample) + "-bit samples");
   }
-  const FrameStreams streams = jpeg_frame_streams(*fragments, frames, io_detail::is_jpeg2000_syntax(cine.metadata.transfer_syntax_uid) ? 0xFF4F : 0xFFD8);
+  const bool palette = f.layout == Layout::palette;
+  if (palette && !image.GetLUT().Initialized()) {
+    return make_error(ErrorCode::malformed, reading(name) + "PALETTE COLOR without a usable lookup table");
+  }
+  // RLE has no start marker: one fragment per frame (PS3.5 A.4.2), as the structure check requires.
+  const std::string& syntax = cine.metadata.transfer_syntax_uid;
+  const unsigned start_marker = io_detail::is_jpeg2000_syntax(syntax) ? 0xFF4F : syntax == io_detail::kRleLosslessSyntax ? 0 : 0xFFD8;
+  const FrameStreams streams = jpeg_frame_streams(*fragments, frames, start_marker);
   if (static_cast<int>(streams.frames.size()) != frames) {
     return make_error(ErrorCode::malformed, reading(name) + "the " + codec + " fragments do not make the " +
                                                 std::to_string(frames) + " frames declared");
   }
   f.planar = false;  // the decoders give the samples of a pixel together
   const io_detail::DecodeTarget target{cine.rows, cine.cols, f.samples, f.bytes_per_sample};
-  std::vector<std::string> problems(static_cast<std::size_t>(frames));
-  io_detail::parallel_for(frames, io_detail::worker_count(options.decode_threads, frames), [&](int i) {
+  std::vector<Expected<void>> results(static_cast<std::size_t>(frames));
+  const int workers = palette ? 1 : io_detail::worker_count(options.decode_threads, frames);
+  io_detail::parallel_for(frames, workers, [&](int i) {
     std::vector<unsigned char> decoded(io_detail::decoded_bytes(target));
     const auto& [data, size] = streams.frames[static_cast<std::size_t>(i)];
-    problems[static_cast<std::size_t>(i)] = decoder(reinterpret_cast<const unsigned char*>(data), size, target, decoded.data());
-    if (problems[static_cast<std::size_t>(i)].empty()) convert_frame(decoded.data(), f, i, sink);
-  });
-  for (int i = 0; i < frames; ++i) {
-    const std::string& problem = problems[static_cast<std::size_t>(i)];
+    const std::string problem = decoder(reinterpret_cast<const unsigned char*>(data), size, target, decoded.data());
+    Expected<void>& result = results[static_cast<std::size_t>(i)];
     if (!problem.empty()) {
-      return make_error(ErrorCode::malformed, reading(name) + codec + " frame " + std::to_string(i + 1) + " of " +
-                                                  std::to_string(frames) + " cannot be decoded: " + problem);
+      result = make_error(ErrorCode::malformed, reading(name) + codec + " frame " + std::to_string(i + 1) + " of " +
+                                                    std::to_string(frames) + " cannot be decoded: " + problem);
+    } else if (palette) {
+      result = convert_palette_frame(image.GetLUT(), reinterpret_cast<const char*>(decoded.data()), decoded.size(), i, sink, name);
+    } else {
+      convert_frame(decoded.data(), f, i, sink);
     }
+  });
+  for (const auto& result : results) {
+    if (!result) return result;
   }
   return {};
 }
@@ -581,7 +595,8 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
     if (decode_jpeg_baseline_fast(image, header->layout.invert, options, sink)) return cine;
     return tl::unexpected(jpeg_frames_error(source.name, cine, header->frame_count));
   }
-  // Never GDCM for these: its JPEG Lossless and JPEG 2000 paths assert, and CharLS can spin on damaged scans.
+  // Never GDCM for these: its JPEG Lossless and JPEG 2000 paths assert, CharLS can spin on damaged scans, and
+  // its RLE decoder trusts the offsets and runs (checked before it read the file, but decoded once is enough).
   const LosslessDecoder own = own_lossless_decoder(cine.metadata.transfer_syntax_uid);
   auto decoded = own != nullptr ? decode_lossless_frames(image, own, header->layout, sink, options, source.name)
                                 : decode_with_gdcm(image, header->layout, sink, options, source.name);

@@ -114,6 +114,8 @@ class Walker {
   void set_jpeg2000(bool jpeg2000) { jpeg2000_ = jpeg2000; }
   // ... and reads the JPEG-LS header of the first fragment with CharLS, leaking it when CharLS refuses.
   void set_jpeg_ls(bool jpeg_ls) { jpeg_ls_ = jpeg_ls; }
+  // ... and decodes every RLE frame, trusting its segment offsets and runs.
+  void set_rle(bool rle) { rle_ = rle; }
   std::uint64_t size() const { return size_; }
   const std::string& problem() const { return problem_; }
 
@@ -248,6 +250,10 @@ class Walker {
       return unsupported("JPEG pixel data with Bits Allocated " + std::to_string(allocated) + " is not supported");
     if (allocated == 8 && stored >= 1 && stored < 8)
       return unsupported("Bits Stored " + std::to_string(stored) + " with Bits Allocated 8 is not supported");
+    if (rle_ && encapsulated_) {
+      const Walk walk = check_rle_frames(samples, allocated);
+      if (walk != Walk::ok) return walk;
+    }
     if (!palette_) return Walk::ok;
     if (allocated != 8 && allocated != 16)
       return truncated(0, "PALETTE COLOR with Bits Allocated " + std::to_string(allocated) + " (must be 8 or 16)");
@@ -401,6 +407,7 @@ class Walker {
   Walk items(std::uint64_t& pos, std::uint64_t limit, bool defined, bool fragments, int depth, const std::string& owner) {
     if (depth > kMaxDepth) return truncated(pos, "sequences nested deeper than " + std::to_string(kMaxDepth));
     if (depth == 1) top_item_count_ = 0;
+    if (depth == 1 && fragments) encapsulated_ = true;
     while (true) {
       if (pos == limit && (fragments || defined)) return Walk::ok;
       unsigned char h[8];
@@ -445,6 +452,7 @@ class Walker {
         const std::string problem = jpeg_ls_first_fragment_problem(reinterpret_cast<const unsigned char*>(fragment.data()), length);
         if (!problem.empty()) return truncated(pos, "the first JPEG-LS fragment of " + owner + " is damaged: " + problem);
       }
+      if (fragments && rle_ && depth == 1 && top_item_count_ >= 2) rle_fragments_.emplace_back(pos, length);
       if (fragments && jpeg2000_ && depth == 1 && top_item_count_ >= 2) {
         const Walk walk = check_jpeg2000_fragment(pos, length, owner);
         if (walk != Walk::ok) return walk;
@@ -480,6 +488,27 @@ class Walker {
     return Walk::ok;
   }
 
+  // GDCM decodes every RLE frame while it reads the file (io/jpeg_check.hpp), dividing the pixel buffer by the
+  // number of fragments: one fragment per frame (PS3.5 A.4.2), each a sound RLE frame for the declared image.
+  Walk check_rle_frames(int samples, int allocated) {
+    const long frames = number_of_frames_.value_or(1);
+    if (static_cast<long>(rle_fragments_.size()) != frames)
+      return truncated(0, std::to_string(rle_fragments_.size()) + " RLE fragments for " + std::to_string(frames) + " frame(s) (one per frame)");
+    if ((allocated != 8 && allocated != 16) || (samples != 1 && samples != 3))
+      return unsupported("RLE pixel data with " + std::to_string(samples) + " sample(s) of " + std::to_string(allocated) +
+                         " bits is not supported (1 or 3 samples of 8 or 16 bits)");
+    for (std::size_t i = 0; i < rle_fragments_.size(); ++i) {
+      const auto [pos, length] = rle_fragments_[i];
+      std::string frame(length, '\0');
+      if (!read(pos, frame.data(), length)) return truncated(pos, "cut inside RLE frame " + std::to_string(i + 1));
+      const std::string problem = rle_frame_problem(reinterpret_cast<const unsigned char*>(frame.data()), frame.size(), rows_,
+                                                    columns_, samples, allocated / 8);
+      if (!problem.empty())
+        return truncated(pos, "RLE frame " + std::to_string(i + 1) + " of " + std::to_string(frames) + " is damaged: " + problem);
+    }
+    return Walk::ok;
+  }
+
   // The first item of encapsulated pixel data is the basic offset table, the others its fragments.
   void remember_fragment(std::uint64_t pos, std::uint32_t length) {
     if (layout_->offset_table_end == 0) {
@@ -495,7 +524,9 @@ class Walker {
   PixelDataLayout* layout_ = nullptr;
   std::istream& in_;
   std::uint64_t size_;
-  bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, jpeg2000_ = false, jpeg_ls_ = false, palette_ = false;
+  bool explicit_vr_ = true, big_endian_ = false, jpeg_ = false, jpeg2000_ = false, jpeg_ls_ = false, rle_ = false, palette_ = false;
+  bool encapsulated_ = false;  // the top-level Pixel Data is encapsulated (fragments)
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> rle_fragments_;  // (position, length) after the offset table
   int bits_allocated_ = 0, bits_stored_ = 0;
   int rows_ = 0, columns_ = 0;  // 0: absent, empty or not one US value
   std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
@@ -659,6 +690,7 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name, 
     walker.set_jpeg(is_ijg_jpeg_syntax(syntax));
     walker.set_jpeg2000(is_jpeg2000_syntax(syntax));
     walker.set_jpeg_ls(syntax == "1.2.840.10008.1.2.4.80" || syntax == "1.2.840.10008.1.2.4.81");
+    walker.set_rle(syntax == kRleLosslessSyntax);
   } else {  // absent or unknown: GDCM guesses from the first element, and so does this check
     unsigned char h[8];
     if (!walker.read(pos, h, 8))

@@ -34,6 +34,15 @@ std::string jpeg2000_first_fragment_problem(const unsigned char* data, std::size
 // inputs of the dicom fuzzer). The same CharLS call is made here first, releasing everything.
 std::string jpeg_ls_first_fragment_problem(const unsigned char* data, std::size_t size);
 
+// Why GDCM must not read an RLE file with this frame, or "" when it may: GDCM decodes every RLE frame while it
+// reads the file (RLECodec::Decode, from Bitmap::ComputeLossyFlag), trusting the segment count, the offsets
+// and the run lengths, and writes past its buffer on a frame that lies about them (a segfault found by the
+// dicom fuzzer). The frame is unpacked here without output, with decode_rle's checks.
+std::string rle_frame_problem(const unsigned char* data, std::size_t size, int rows, int cols, int components,
+                              int bytes_per_sample);
+
+inline constexpr const char* kRleLosslessSyntax = "1.2.840.10008.1.2.5";
+
 // 1.2.840.10008.1.2.4.90 to .93: JPEG 2000 Part 1 and Part 2, lossless-only or not.
 bool is_jpeg2000_syntax(const std::string& transfer_syntax_uid);
 

@@ -1,7 +1,8 @@
 // Our own decoders for the DICOM codecs whose third-party decoder paths fail badly on damaged data:
 // GDCM's IJG JPEG Lossless path calls assert(0) on a libjpeg warning (an abort of the host process),
 // CharLS spends seconds of CPU on some damaged JPEG-LS scans, and GDCM's JPEG 2000 path reads past its buffer
-// in its own marker walk and asserts on decoded images that differ from the header. Both decoders here check every length and
+// in its own marker walk and asserts on decoded images that differ from the header, and GDCM's RLE decoder
+// writes past its buffer when segment offsets or run lengths lie. The decoders here check every length and
 // every code against the bytes given, cost O(bytes + pixels), and never read outside `data` or write outside
 // `out`. Found by the dicom fuzzer (docs/reliability.md).
 #pragma once
@@ -41,5 +42,10 @@ std::string decode_jpeg_ls(const unsigned char* data, std::size_t size, const De
 // (jpeg2000_header_problem) and the decoded size, component count and precision must match `target`.
 // Colour transforms (YBR_RCT / YBR_ICT) are undone by OpenJPEG: RGB out. Returns "" on success, else the reason.
 std::string decode_jpeg2000(const unsigned char* data, std::size_t size, const DecodeTarget& target, unsigned char* out);
+
+// One RLE Lossless frame (DICOM PS3.5 Annex G: 1.2.840.10008.1.2.5): the header must declare one segment per
+// byte of each sample, and each segment must unpack to exactly rows x cols bytes within its own bytes.
+// Returns "" on success, else the reason.
+std::string decode_rle(const unsigned char* data, std::size_t size, const DecodeTarget& target, unsigned char* out);
 
 }  // namespace echo::io_detail
