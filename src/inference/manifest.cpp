@@ -11,6 +11,7 @@
 #include "echo/inference.hpp"
 #include <iterator>
 #include "echo/sha256.hpp"
+#include "common/shipped_models.hpp"
 #include "inference/engine_internal.hpp"
 
 namespace echo {
@@ -168,23 +169,11 @@ namespace echo {
 
 Expected<void> check_shipped_manifest(const std::string& weights_sha256, const std::string& manifest_path) {
 #ifdef ECHO_SHIPPED_MODEL_PAIRS
-  const std::string pairs = ECHO_SHIPPED_MODEL_PAIRS;  // "weights=manifest,weights=manifest"
-  const std::size_t at = pairs.find(weights_sha256 + "=");
-  if (weights_sha256.size() != 64 || at == std::string::npos) return {};
-  const std::string expected = pairs.substr(at + 65, 64);
-  std::ifstream in(manifest_path, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string actual = sha256_hex(text.data(), text.size());
-  if (actual != expected) {
-    return make_error(ErrorCode::model_invalid,
-                      "model manifest '" + manifest_path + "': the weights are a shipped model's but the manifest is not "
-                      "the one shipped with them (SHA-256 " + actual + ", expected " + expected +
-                      "): it was altered or damaged; refused");
-  }
+  return check_pinned_manifest(ECHO_SHIPPED_MODEL_PAIRS, weights_sha256, manifest_path, "model manifest");
 #else
   (void)weights_sha256, (void)manifest_path;
-#endif
   return {};
+#endif
 }
 
 }  // namespace echo

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/shipped_models.hpp"
 #include "common/torchscript_archive.hpp"
 #include "echo/preprocess.hpp"
 #include "echo/vlm.hpp"
@@ -185,7 +186,8 @@ Expected<std::shared_ptr<const VlmModel>> VlmModel::load(const std::string& mode
     if (!files.contains(precision)) return tl::unexpected(model_error(path, std::string("no ") + precision + " file listed"));
     const nlohmann::json& entry = files.at(precision);
     const fs::path file = fs::path(path).parent_path() / entry.at("path").get<std::string>();
-    auto archive = read_checked_file(file, entry.at("sha256").get<std::string>(), path);
+    const std::string archive_sha256 = entry.at("sha256").get<std::string>();
+    auto archive = read_checked_file(file, archive_sha256, path);
     if (!archive) return tl::unexpected(archive.error());
     if (const std::string problem = torchscript_archive_problem(*archive); !problem.empty())
       return tl::unexpected(model_error(path, "the TorchScript archive '" + file.filename().string() + "' is damaged: " + problem));
@@ -205,6 +207,11 @@ Expected<std::shared_ptr<const VlmModel>> VlmModel::load(const std::string& mode
     impl->module.eval();
     torch::InferenceMode guard;
     if (auto ok = check_shapes(*impl, path); !ok) return tl::unexpected(ok.error());
+    // Last, so that a manifest breaking the contract keeps its specific message.
+#ifdef ECHO_SHIPPED_VLM_PAIRS
+    if (auto pinned = check_pinned_manifest(ECHO_SHIPPED_VLM_PAIRS, archive_sha256, path, "VLM manifest"); !pinned)
+      return tl::unexpected(pinned.error());
+#endif
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::model_invalid, "VLM manifest '" + path + "' lacks a field or has a wrong type: " + e.what());
   } catch (const c10::Error& e) {
