@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "echo/inference.hpp"
+#include "common/bounded_read.hpp"
 #include "common/torchscript_archive.hpp"
 #include "inference/engine_internal.hpp"
 
@@ -112,19 +113,8 @@ Expected<void> select_quantized_engine(const std::string& engine_name, const std
 }
 
 Expected<std::string> read_whole_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return model_error(ErrorCode::not_found, path, "the file does not exist");
-  }
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return model_error(ErrorCode::io_failed, path, "cannot read its size");
-  if (size > kMaxModelBytes) return model_error(ErrorCode::too_large, path, "larger than 1 GiB");
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes(static_cast<std::size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (!in || static_cast<std::uintmax_t>(in.gcount()) != size) {
-    return model_error(ErrorCode::io_failed, path, "read failed");
-  }
+  auto bytes = read_bounded_file(path, kMaxModelBytes);
+  if (!bytes) return model_error(bytes.error().code, path, bytes.error().message);
   return bytes;
 }
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/bounded_read.hpp"
 #include "common/shipped_models.hpp"
 #include "common/torchscript_archive.hpp"
 #include "echo/preprocess.hpp"
@@ -52,11 +53,19 @@ Error model_error(const std::string& path, const std::string& reason) {
   return Error{ErrorCode::model_invalid, "VLM model '" + path + "': " + reason};
 }
 
+// Limits on what a manifest makes us read: the manifest itself (vocabulary included) and each TorchScript file.
+constexpr std::uintmax_t kMaxManifestBytes = std::uintmax_t(16) << 20;
+constexpr std::uintmax_t kMaxArchiveBytes = std::uintmax_t(1) << 30;
+
 Expected<nlohmann::json> read_manifest(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return make_error(ErrorCode::not_found, "VLM manifest '" + path + "' cannot be opened");
+  auto text = read_bounded_file(path, kMaxManifestBytes);
+  if (!text) {
+    // An oversized manifest is a damaged model, not a resource limit of the caller's.
+    const ErrorCode code = text.error().code == ErrorCode::too_large ? ErrorCode::model_invalid : text.error().code;
+    return make_error(code, "VLM manifest '" + path + "' cannot be opened: " + text.error().message);
+  }
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(*text);
   } catch (const std::exception& e) {
     return make_error(ErrorCode::model_invalid, "VLM manifest '" + path + "' is not valid JSON: " + e.what());
   }
@@ -86,17 +95,25 @@ torch::Tensor ids_tensor(const std::vector<int>& ids) {
   return torch::tensor(wide, torch::kLong).reshape({1, static_cast<std::int64_t>(wide.size())});
 }
 
+// A file the manifest names: a plain file name, beside the manifest (a manifest is data, and must not make us
+// read another folder, a device or a FIFO).
+std::string file_name_problem(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find_first_of("/\\") != std::string::npos || name.find('\0') != std::string::npos)
+    return "the file name '" + name + "' is not a plain file name beside the manifest";
+  return "";
+}
+
 // The bytes of `file`, whose SHA-256 must be `expected_hex`: the bytes hashed are the bytes loaded.
 Expected<std::string> read_checked_file(const fs::path& file, const std::string& expected_hex, const std::string& manifest) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return tl::unexpected(model_error(manifest, "cannot read '" + file.string() + "'"));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = read_bounded_file(file.string(), kMaxArchiveBytes);
+  if (!read) return tl::unexpected(model_error(manifest, "cannot read '" + file.string() + "': " + read.error().message));
+  std::string& bytes = *read;
   const std::string actual = sha256_hex(bytes.data(), bytes.size());
   if (actual != expected_hex) {
     return tl::unexpected(model_error(manifest, "SHA-256 of '" + file.filename().string() + "' is " + actual +
                                                     ", the manifest says " + expected_hex));
   }
-  return bytes;
+  return std::move(bytes);
 }
 
 // Manifest fields -> Impl (everything but the module). Throws nlohmann::json exceptions on wrong types.
@@ -185,7 +202,10 @@ Expected<std::shared_ptr<const VlmModel>> VlmModel::load(const std::string& mode
     const char* precision = options.int8 ? "int8" : "fp32";
     if (!files.contains(precision)) return tl::unexpected(model_error(path, std::string("no ") + precision + " file listed"));
     const nlohmann::json& entry = files.at(precision);
-    const fs::path file = fs::path(path).parent_path() / entry.at("path").get<std::string>();
+    const std::string file_name = entry.at("path").get<std::string>();
+    if (const std::string problem = file_name_problem(file_name); !problem.empty())
+      return tl::unexpected(model_error(path, std::string(precision) + " entry: " + problem));
+    const fs::path file = fs::path(path).parent_path() / file_name;
     const std::string archive_sha256 = entry.at("sha256").get<std::string>();
     auto archive = read_checked_file(file, archive_sha256, path);
     if (!archive) return tl::unexpected(archive.error());

@@ -310,6 +310,45 @@ TEST(VlmModel, RefusesModelsThatBreakTheirManifest) {
   EXPECT_EQ(VlmModel::load(manifest.string()).error().code, echo::ErrorCode::model_invalid);
 }
 
+// The vocabulary and prompts live in the manifest, outside the weights' hash: with the shipped weights, only the
+// shipped manifest, byte for byte (a re-serialised but equal one is another file and is refused too).
+TEST(VlmModel, ShippedWeightsLoadOnlyWithTheShippedManifest) {
+  const fs::path scratch = echo_test::scratch_dir();
+  const fs::path manifest = copy_model(scratch);
+  rewrite_manifest(manifest, [](nlohmann::json& m) {
+    auto& vocabulary = m.at("vocabulary");
+    for (auto& token : vocabulary)
+      if (token == "LVEF approximately ") token = "LVEF about ";
+  });
+  const auto changed = VlmModel::load(manifest.string());
+  ASSERT_FALSE(changed.has_value());
+  EXPECT_EQ(changed.error().code, echo::ErrorCode::model_invalid);
+  EXPECT_NE(changed.error().message.find("not the one shipped with them"), std::string::npos) << changed.error().message;
+}
+
+// A manifest is data: the files it names must be plain names beside it, regular files of bounded size; never
+// another folder or a device, which could be read forever.
+TEST(VlmModel, ManifestFileNamesStayBesideTheManifest) {
+  const fs::path scratch = echo_test::scratch_dir();
+  const fs::path manifest = copy_model(scratch);
+  for (const char* name : {"/dev/zero", "../vlm_int8.pt", "sub/vlm_int8.pt", "..", ""}) {
+    copy_model(scratch);
+    rewrite_manifest(manifest, [&](nlohmann::json& m) { m["files"]["int8"]["path"] = name; });
+    const auto loaded = VlmModel::load(manifest.string());
+    ASSERT_FALSE(loaded.has_value()) << name;
+    EXPECT_EQ(loaded.error().code, echo::ErrorCode::model_invalid) << name;
+    EXPECT_NE(loaded.error().message.find("not a plain file name beside the manifest"), std::string::npos)
+        << loaded.error().message;
+  }
+  copy_model(scratch);
+  fs::remove(scratch / "vlm_int8.pt");
+  fs::create_symlink("/dev/zero", scratch / "vlm_int8.pt");  // a device under a plain name
+  const auto device = VlmModel::load(manifest.string());
+  ASSERT_FALSE(device.has_value());
+  EXPECT_NE(device.error().message.find("the file does not exist"), std::string::npos) << device.error().message;
+  fs::remove(scratch / "vlm_int8.pt");
+}
+
 TEST(VlmModel, DefaultPathFindsTheReferenceModel) {
   EXPECT_TRUE(fs::exists(echo::default_vlm_model_path())) << echo::default_vlm_model_path();
 }
