@@ -129,21 +129,28 @@ void mask_seeds(const fs::path& out, const echo::SynthCase& c, const fs::path& s
 }
 
 // Model loading (fuzz_model): mode byte, manifest length (u32 LE), the shipped manifest, the shipped archive;
-// modes 0 (as given), 1 (hash rewritten to the archive's) and 4 (fp32 requested).
+// modes 0 (as given), 1 (hash rewritten to the archive's) and 4 (fp32 requested); the VLM (vlm.json with its
+// INT8 file) in modes 8 and 9 (the same, as a VLM).
+void model_seed(const fs::path& out, const std::string& name, std::uint8_t mode, const Bytes& manifest, const Bytes& archive) {
+  echo_fuzz::SeedWriter w;
+  w.byte(mode);
+  w.u16(static_cast<std::uint16_t>(manifest.size())), w.u16(static_cast<std::uint16_t>(manifest.size() >> 16));
+  w.bytes().insert(w.bytes().end(), manifest.begin(), manifest.end());
+  w.bytes().insert(w.bytes().end(), archive.begin(), archive.end());
+  save(out / "model" / (name + "_mode" + std::to_string(mode)), w.bytes());
+}
+
 void model_seeds(const fs::path& out) {
   for (const char* name : {"lv_seg_int8", "lv_seg_fp32"}) {
     const Bytes manifest = read_all(fs::path(ECHO_MODELS_DIR) / (std::string(name) + ".json"));
     const Bytes archive = read_all(fs::path(ECHO_MODELS_DIR) / (std::string(name) + ".pt"));
     if (manifest.empty() || archive.empty()) throw std::runtime_error(std::string("shipped model ") + name + " missing");
-    for (std::uint8_t mode : {0, 1, 4}) {
-      echo_fuzz::SeedWriter w;
-      w.byte(mode);
-      w.u16(static_cast<std::uint16_t>(manifest.size())), w.u16(0);
-      w.bytes().insert(w.bytes().end(), manifest.begin(), manifest.end());
-      w.bytes().insert(w.bytes().end(), archive.begin(), archive.end());
-      save(out / "model" / (std::string(name) + "_mode" + std::to_string(mode)), w.bytes());
-    }
+    for (std::uint8_t mode : {0, 1, 4}) model_seed(out, name, mode, manifest, archive);
   }
+  const Bytes vlm_manifest = read_all(fs::path(ECHO_MODELS_DIR) / "vlm" / "vlm.json");
+  const Bytes vlm_archive = read_all(fs::path(ECHO_MODELS_DIR) / "vlm" / "vlm_int8.pt");
+  if (vlm_manifest.empty() || vlm_archive.empty()) throw std::runtime_error("shipped VLM missing");
+  for (std::uint8_t mode : {8, 9}) model_seed(out, "vlm_int8", mode, vlm_manifest, vlm_archive);
 }
 
 // C ABI programs (fuzz_capi): a header choosing a small phantom, then 64-byte call blocks (op and arguments;
