@@ -91,6 +91,9 @@ bool is_image_name(const fs::path& path) {
 }  // namespace
 
 Expected<std::vector<Image8>> read_mask_npy(const std::string& path) {
+  std::error_code ec;  // a FIFO or a device could block the read forever
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    return make_error(ErrorCode::invalid_argument, "reading masks " + quoted(path) + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorCode::not_found, "reading masks " + quoted(path) + ": cannot open the file");
   char magic[8] = {};

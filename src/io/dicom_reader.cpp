@@ -846,9 +846,7 @@ Expected<std::unique_ptr<FrameSource>> dicom_source(const Source& source, const 
 }  // namespace
 
 Expected<Cine> read_dicom_file(const std::string& path, const ReadOptions& options) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::not_found, reading(path) + "no such file");
-  if (std::filesystem::is_directory(path, ec)) return make_error(ErrorCode::invalid_argument, reading(path) + "is a directory");
+  if (auto ok = io_detail::check_input_file(path); !ok) return tl::unexpected(ok.error());
   Source source;
   source.name = path;
   source.path = path;
@@ -869,6 +867,7 @@ Expected<Cine> read_dicom_buffer(const void* data, std::size_t size, const ReadO
 namespace echo {
 
 Expected<std::unique_ptr<FrameSource>> io_detail::open_dicom_file_source(const std::string& path, const ReadOptions& options) {
+  if (auto ok = check_input_file(path); !ok) return tl::unexpected(ok.error());
   Source source;
   source.name = path;
   source.path = path;

@@ -47,6 +47,11 @@ using detail::worker_count;
 // "reading 'file.dcm': " prefix for messages.
 inline std::string reading(const std::string& name) { return "reading '" + name + "': "; }
 
+// A path given to a reader must name a regular file (or a link to one): not_found when nothing is there,
+// invalid_argument for a folder, and for a FIFO, a device or a socket, whose open or read could block forever or
+// never end (`echoa analyze` on a FIFO waited for a writer).
+Expected<void> check_input_file(const std::string& path);
+
 // A DICOM file as a frame source (echo/io.hpp open_frame_source), and a cine held by its source.
 Expected<std::unique_ptr<FrameSource>> open_dicom_file_source(const std::string& path, const ReadOptions& options);
 std::unique_ptr<FrameSource> frame_source_owning(Cine cine);

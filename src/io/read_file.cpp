@@ -6,10 +6,20 @@
 
 namespace echo {
 
+Expected<void> io_detail::check_input_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) return make_error(ErrorCode::not_found, reading(path) + "no such file");
+  if (std::filesystem::is_directory(status)) return make_error(ErrorCode::invalid_argument, reading(path) + "is a directory");
+  if (!std::filesystem::is_regular_file(status)) {
+    return make_error(ErrorCode::invalid_argument, reading(path) + "is not a regular file (a FIFO, a device or a socket)");
+  }
+  return {};
+}
+
 Expected<Cine> read_file(const std::string& path, const ReadOptions& options) {
   using io_detail::has_extension;
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::not_found, io_detail::reading(path) + "no such file");
+  if (auto ok = io_detail::check_input_file(path); !ok) return tl::unexpected(ok.error());
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorCode::io_failed, io_detail::reading(path) + "cannot open the file");
   char preamble[132] = {};
@@ -28,11 +38,7 @@ Expected<Cine> read_file(const std::string& path, const ReadOptions& options) {
 }
 
 Expected<std::unique_ptr<FrameSource>> open_frame_source(const std::string& path, const ReadOptions& options) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::not_found, io_detail::reading(path) + "no such file");
-  if (std::filesystem::is_directory(path, ec)) {
-    return make_error(ErrorCode::invalid_argument, io_detail::reading(path) + "is a directory");
-  }
+  if (auto ok = io_detail::check_input_file(path); !ok) return tl::unexpected(ok.error());
   std::ifstream in(path, std::ios::binary);
   char preamble[132] = {};
   in.read(preamble, sizeof preamble);

@@ -19,9 +19,7 @@ namespace {
 using io_detail::reading;
 
 Expected<void> check_readable_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::not_found, reading(path) + "no such file");
-  if (std::filesystem::is_directory(path, ec)) return make_error(ErrorCode::invalid_argument, reading(path) + "is a directory");
+  if (auto ok = io_detail::check_input_file(path); !ok) return ok;
   std::ifstream probe(path, std::ios::binary);
   if (!probe) return make_error(ErrorCode::io_failed, reading(path) + "cannot open the file");
   return {};

@@ -1,5 +1,6 @@
 // LV geometry against closed forms: truncated ellipses (ellipsoids) at many sizes, rotations and flips.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstdio>
@@ -254,6 +255,12 @@ TEST(MaskIo, ReadsUint8NpyAndRefusesOthersWithTheReason) {
   std::ofstream(dir + "/text.npy") << "hello";
   EXPECT_EQ(echo::read_mask_npy(dir + "/text.npy").error().code, echo::ErrorCode::malformed);
   EXPECT_EQ(echo::read_masks(dir + "/absent.npy").error().code, echo::ErrorCode::not_found);
+  // A FIFO would block the read until a writer came (without the check this test hangs until ctest's timeout).
+  const std::string fifo = dir + "/fifo.npy";
+  std::remove(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(echo::read_masks(fifo).error().code, echo::ErrorCode::invalid_argument);
+  std::remove(fifo.c_str());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // Synthetic cines are built here (a speckle-like pattern with a dark ellipse), no shared data needed.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstring>
@@ -785,6 +786,26 @@ TEST(DicomWriter, FileSizeLimitLeavesNoPartialFile) {
   const echo::Cine cine = make_cine(5, 96, 128, false);
   const std::string message = write_cut_in_half("cine.dcm", [&](const std::string& path) { return echo::write_dicom_file(cine, path); });
   EXPECT_NE(message.find("File too large"), std::string::npos) << message;
+}
+
+// Readers are given paths; one naming a FIFO (which blocks open() until a writer comes), a device (which can be
+// read forever) or a folder is refused at once with the reason. Without the check this test hangs until ctest's
+// timeout.
+TEST(Readers, AFifoADeviceOrAFolderIsRefusedNotWaitedOn) {
+  const std::string fifo = (echo_test::scratch_dir() / "loop.dcm").string();
+  std::remove(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {fifo, std::string("/dev/zero"), echo_test::scratch_dir().string()}) {
+    const auto by_content = echo::read_file(path);
+    ASSERT_FALSE(by_content.has_value()) << path;
+    EXPECT_EQ(by_content.error().code, echo::ErrorCode::invalid_argument) << by_content.error().message;
+    EXPECT_NE(by_content.error().message.find(path), std::string::npos) << by_content.error().message;
+    EXPECT_EQ(echo::read_dicom_file(path).error().code, echo::ErrorCode::invalid_argument) << path;
+    EXPECT_EQ(echo::read_video_file(path).error().code, echo::ErrorCode::invalid_argument) << path;
+    EXPECT_EQ(echo::open_frame_source(path).error().code, echo::ErrorCode::invalid_argument) << path;
+  }
+  EXPECT_NE(echo::read_file(fifo).error().message.find("not a regular file"), std::string::npos);
+  std::remove(fifo.c_str());
 }
 
 }  // namespace
