@@ -84,21 +84,16 @@ std::string decode(const Bytes& frame, const DecodeTarget& t, Bytes& out) {
   return why;
 }
 
-TEST(RleDecode, Grey8) {
-  const DecodeTarget t{31, 45, 1, 1};
-  const Bytes pixels = make_pixels(t, 1);
+void expect_round_trip(const DecodeTarget& t, unsigned seed) {
+  const Bytes pixels = make_pixels(t, seed);
   Bytes out;
   EXPECT_EQ(decode(encode_frame(pixels, t), t, out), "");
   EXPECT_EQ(out, pixels);
 }
 
-TEST(RleDecode, Colour16MostSignificantByteFirstInEachSample) {
-  const DecodeTarget t{12, 17, 3, 2};
-  const Bytes pixels = make_pixels(t, 2);
-  Bytes out;
-  EXPECT_EQ(decode(encode_frame(pixels, t), t, out), "");
-  EXPECT_EQ(out, pixels);
-}
+TEST(RleDecode, Grey8) { expect_round_trip({31, 45, 1, 1}, 1); }
+
+TEST(RleDecode, Colour16MostSignificantByteFirstInEachSample) { expect_round_trip({12, 17, 3, 2}, 2); }
 
 TEST(RleDecode, NoOpHeadersAndTrailingPaddingAreAccepted) {
   const DecodeTarget t{1, 3, 1, 1};
