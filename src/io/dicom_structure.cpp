@@ -591,7 +591,34 @@ Walk meta_group(Walker& walker, std::uint64_t& pos, bool explicit_only, std::str
   return Walk::ok;
 }
 
-// Without a preamble GDCM guesses the encoding from the first element (ReadCompat); the same guess here.
+// A known transfer syntax named in the file meta group, as GDCM will read the data set. False when unknown.
+bool set_named_syntax(Walker& walker, const std::string& syntax) {
+  if (syntax.rfind("1.2.840.10008.1.2", 0) != 0) return false;
+  walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
+  walker.set_jpeg(is_ijg_jpeg_syntax(syntax));
+  walker.set_jpeg2000(is_jpeg2000_syntax(syntax));
+  walker.set_jpeg_ls(syntax == "1.2.840.10008.1.2.4.80" || syntax == "1.2.840.10008.1.2.4.81");
+  walker.set_rle(syntax == kRleLosslessSyntax);
+  return true;
+}
+
+// GDCM's guess of the encoding from the first element when no meta group names it (FileMetaInformation::
+// ReadCompat): group 0008 little endian and group 0800 big endian, explicit when a VR follows the tag; a
+// private creator (element 0010) implicit little endian; any other tag with a VR is big endian when its group
+// or element exceeds 0xFF. The walk must read what GDCM will read: a little endian file that GDCM takes for
+// big endian made it allocate 1.5 GB for one misread length before it gave up.
+void guess_syntax_from_first_element(Walker& walker, const unsigned char* h) {
+  const std::uint16_t group = static_cast<std::uint16_t>(h[0] | (h[1] << 8));
+  const std::uint16_t element = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
+  const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
+  const bool explicit_vr = known_vr(vr);
+  if (group == 0x0008) walker.set_syntax(explicit_vr, false);
+  else if (group == 0x0800) walker.set_syntax(explicit_vr, true);
+  else if (element == 0x0010) walker.set_syntax(false, false);
+  else walker.set_syntax(explicit_vr, explicit_vr && (group > 0xff || element > 0xff));
+}
+
+// Without a preamble GDCM reads a meta group if the file starts with one, else guesses (ReadCompat).
 Walk headerless(Walker& walker) {
   unsigned char h[8];
   if (!walker.read(0, h, 8)) return walker.truncated(0, "shorter than one data element");
@@ -605,8 +632,7 @@ Walk headerless(Walker& walker) {
     if (meta != Walk::ok || pos >= walker.size()) return meta;
     if (!walker.read(pos, h, 8)) return walker.truncated(pos, "cut inside a data element header");
   }
-  const char vr[2] = {static_cast<char>(h[4]), static_cast<char>(h[5])};
-  walker.set_syntax(known_vr(vr), h[0] == 0 && h[1] == 0x08);
+  if (!set_named_syntax(walker, syntax)) guess_syntax_from_first_element(walker, h);
   const Walk walk = walker.elements(pos, walker.size(), false, 0);
   return walk == Walk::ok ? walker.image_attributes() : walk;
 }
@@ -685,13 +711,7 @@ Expected<void> check_dicom_structure(std::istream& in, const std::string& name, 
     in.seekg(0);
     return inflated;
   }
-  if (syntax.rfind("1.2.840.10008.1.2", 0) == 0) {
-    walker.set_syntax(syntax != "1.2.840.10008.1.2", syntax == "1.2.840.10008.1.2.2");
-    walker.set_jpeg(is_ijg_jpeg_syntax(syntax));
-    walker.set_jpeg2000(is_jpeg2000_syntax(syntax));
-    walker.set_jpeg_ls(syntax == "1.2.840.10008.1.2.4.80" || syntax == "1.2.840.10008.1.2.4.81");
-    walker.set_rle(syntax == kRleLosslessSyntax);
-  } else {  // absent or unknown: GDCM guesses from the first element, and so does this check
+  if (!set_named_syntax(walker, syntax)) {  // absent or unknown: GDCM guesses from the first element
     unsigned char h[8];
     if (!walker.read(pos, h, 8))
       return finish(pos == walker.size() ? Walk::ok : walker.truncated(pos, "cut inside a data element header"));

@@ -503,6 +503,41 @@ TEST(DicomReader, BufferAndFileAgree) {
   EXPECT_EQ(empty.error().code, echo::ErrorCode::invalid_argument);
 }
 
+// Without preamble and meta group GDCM guesses the encoding from the first element, and big endian when that
+// element's group or element exceeds 0xFF; it then allocated 1.5 GB for one misread length (a fuzz finding).
+// The structure check reads with GDCM's guess and refuses what GDCM would misread, before GDCM reads.
+TEST(DicomReader, HeaderlessFileIsCheckedWithGdcmsGuessOfItsEncoding) {
+  echo::DicomWriteOptions options;
+  options.compression = echo::DicomCompression::none;
+  const std::string path = (echo_test::scratch_dir() / "whole.dcm").string();
+  ASSERT_TRUE(echo::write_dicom_file(make_cine(2, 32, 32, false), path, options).has_value());
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_EQ(bytes.compare(128, 4, "DICM"), 0);
+  std::uint32_t meta_length = 0;  // (0002,0000) UL at 132: tag, VR, 2-byte length, then the value
+  std::memcpy(&meta_length, bytes.data() + 140, 4);
+  const std::string data_set = bytes.substr(144 + meta_length);
+  ASSERT_EQ(data_set.compare(0, 2, std::string("\x08\x00", 2)), 0) << "the data set starts with group 0008";
+
+  auto read = echo::read_dicom_buffer(data_set.data(), data_set.size(), {}, "headerless.dcm");
+  ASSERT_TRUE(read.has_value()) << read.error().message;  // group 0008 first: little endian, as written
+  EXPECT_EQ(read->frame_count(), 2);
+
+  // (0000,6060) FL first: GDCM would read the little endian data set as big endian.
+  const std::string big_guess = std::string("\x00\x00\x60\x60" "FL\x04\x00" "\x56\x13\x8e\x42", 12) + data_set;
+  read = echo::read_dicom_buffer(big_guess.data(), big_guess.size(), {}, "big-guess.dcm");
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code, echo::ErrorCode::malformed);
+  EXPECT_NE(read.error().message.find("big-guess.dcm"), std::string::npos) << read.error().message;
+  EXPECT_NE(read.error().message.find("truncated or damaged"), std::string::npos) << read.error().message;
+
+  // A private creator (0009,0010) first: GDCM reads implicit VR, so "LO" and the length are a 4-byte length.
+  const std::string implicit_guess = std::string("\x09\x00\x10\x00" "LO\x04\x00" "ACME", 12) + data_set;
+  read = echo::read_dicom_buffer(implicit_guess.data(), implicit_guess.size(), {}, "implicit-guess.dcm");
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code, echo::ErrorCode::malformed) << read.error().message;
+}
+
 // ---- video and still images ----
 
 class VideoRoundTrip : public testing::TestWithParam<std::string> {};
