@@ -133,6 +133,7 @@ struct ClipOutcome {
   bool vlm_ran = false;
   std::string vlm_kind;                // "ef", "rejection", "unreadable"
   std::optional<double> vlm_ef_percent;
+  std::vector<std::string> vlm_rejection_codes;  // the VLM's reasons when it refused
   double analysis_ms = 0.0;
 };
 
@@ -162,6 +163,8 @@ struct ValidationSummary {
   int vlm_ran = 0, vlm_answered = 0;   // answered: the VLM gave an EF
   std::optional<double> vlm_answered_share;
   std::optional<Agreement> vlm_ef;     // the VLM's EF against the reference
+  std::map<std::string, int> vlm_refusals_by_reason;  // a VLM refusal counts under each of its codes
+  int vlm_unreadable = 0;              // answers that are neither an EF nor a rejection
 };
 
 ValidationSummary summarize_validation(const std::vector<ClipOutcome>& clips, int table_rows,

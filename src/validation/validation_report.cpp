@@ -41,6 +41,13 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
   return out;
 }
 
+// "code count, code count" in code order.
+std::string counts_text(const std::map<std::string, int>& counts) {
+  std::string text;
+  for (const auto& [code, count] : counts) text += (text.empty() ? "" : ", ") + code + " " + std::to_string(count);
+  return text;
+}
+
 const BeatResult* first_used_beat(const AnalysisResult& result) {
   for (const BeatResult& beat : result.beats) {
     if (!beat.excluded) return &beat;
@@ -165,6 +172,7 @@ ClipOutcome clip_outcome(const ReferenceRow& reference, const std::string& path,
                     : result.vlm->kind == VlmAnswer::Kind::rejection ? "rejection"
                                                                       : "unreadable";
     clip.vlm_ef_percent = result.vlm->ef_percent;
+    clip.vlm_rejection_codes = result.vlm->rejection_codes;
   }
   clip.analysis_ms = result.timings.total_ms;
   return clip;
@@ -192,6 +200,8 @@ ValidationSummary summarize_validation(const std::vector<ClipOutcome>& clips, in
     }
     if (c.vlm_ran) {
       ++s.vlm_ran;
+      for (const std::string& code : c.vlm_rejection_codes) ++s.vlm_refusals_by_reason[code];
+      s.vlm_unreadable += c.vlm_kind == "unreadable";
       if (c.vlm_ef_percent) {
         ++s.vlm_answered;
         if (c.reference.ef_percent) {
@@ -234,7 +244,7 @@ ValidationSummary summarize_validation(const std::vector<ClipOutcome>& clips, in
 std::string validation_csv_header() {
   return "line,file,status,ref_ef,ref_edv_ml,ref_esv_ml,ref_ed_frame,ref_es_frame,ef,ef_difference,edv_ml,esv_ml,"
          "ef_basis,view,view_confidence,ed_frame,es_frame,ed_offset_frames,es_offset_frames,refusal_reasons,vlm_kind,"
-         "vlm_ef,analysis_ms,path,message\n";
+         "vlm_ef,vlm_reasons,analysis_ms,path,message\n";
 }
 
 std::string validation_csv_row(const ClipOutcome& c) {
@@ -248,7 +258,8 @@ std::string validation_csv_row(const ClipOutcome& c) {
       optional_text(difference), optional_text(c.edv_ml), optional_text(c.esv_ml), c.ef_basis, c.view,
       analysed ? format("%.3f", c.view_confidence) : "", optional_text(c.ed_frame), optional_text(c.es_frame),
       optional_text(c.ed_offset_frames), optional_text(c.es_offset_frames), join(c.refusal_codes, ";"), c.vlm_kind,
-      optional_text(c.vlm_ef_percent), analysed ? format("%.1f", c.analysis_ms) : "", csv_field(c.path),
+      optional_text(c.vlm_ef_percent), join(c.vlm_rejection_codes, ";"), analysed ? format("%.1f", c.analysis_ms) : "",
+      csv_field(c.path),
       csv_field(c.message)};
   return join(fields, ",") + "\n";
 }
@@ -279,8 +290,12 @@ std::string validation_summary_json(const ValidationSummary& s, int indent) {
       {"ed_offset", to_json(s.ed_offsets)},
       {"es_offset", to_json(s.es_offsets)},
       {"reference_ef_below_30", low},
-      {"vlm", s.vlm ? nlohmann::json{{"ran", s.vlm_ran}, {"answered", s.vlm_answered},
-                                      {"answered_share", to_json(s.vlm_answered_share)}, {"ef", to_json(s.vlm_ef)}}
+      {"vlm", s.vlm ? nlohmann::json{{"ran", s.vlm_ran},
+                                      {"answered", s.vlm_answered},
+                                      {"answered_share", to_json(s.vlm_answered_share)},
+                                      {"refusals_by_reason", s.vlm_refusals_by_reason},
+                                      {"unreadable", s.vlm_unreadable},
+                                      {"ef", to_json(s.vlm_ef)}}
                     : nlohmann::json()}};
   return json.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -293,8 +308,7 @@ std::string validation_summary_text(const ValidationSummary& s) {
   if (s.bad_reference > 0) out << "; " << s.bad_reference << " with a reference EF that is not a number";
   out << "\n  answered " << s.answered << "/" << (s.analysed + s.unreadable) << " (" << percent(s.answered_share)
       << "), refused " << s.refused;
-  std::string reasons;
-  for (const auto& [code, count] : s.refusals_by_reason) reasons += (reasons.empty() ? "" : ", ") + code + " " + std::to_string(count);
+  const std::string reasons = counts_text(s.refusals_by_reason);
   if (!reasons.empty()) out << ": " << reasons;
   out << "\n" << agreement_line("EF", s.ef, " points");
   if (s.edv) out << agreement_line("EDV", s.edv, " mL");
@@ -309,7 +323,11 @@ std::string validation_summary_text(const ValidationSummary& s) {
   if (s.low_ef.size() > kLowEfShown) out << "  ... and " << s.low_ef.size() - kLowEfShown << " more in summary.json\n";
   if (s.vlm) {
     out << "  VLM: answered with an EF " << s.vlm_answered << "/" << s.vlm_ran << " (" << percent(s.vlm_answered_share)
-        << ")\n" << agreement_line("VLM EF", s.vlm_ef, " points");
+        << ")";
+    const std::string vlm_reasons = counts_text(s.vlm_refusals_by_reason);
+    if (!vlm_reasons.empty()) out << ", refusals by reason: " << vlm_reasons;
+    if (s.vlm_unreadable > 0) out << ", unreadable answers " << s.vlm_unreadable;
+    out << "\n" << agreement_line("VLM EF", s.vlm_ef, " points");
   }
   return out.str();
 }

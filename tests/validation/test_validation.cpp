@@ -296,8 +296,53 @@ TEST(ValidationClip, CsvRowReadsBackExactly) {
   ASSERT_NE(at, std::string::npos) << row;
   EXPECT_EQ(std::strtod(row.c_str() + at + 1, nullptr), ours);  // every bit of our EF survives the CSV
   const std::string header = echo::validation_csv_header();
-  EXPECT_EQ(std::count(header.begin(), header.end(), ','), 24);
-  EXPECT_EQ(std::count(row.begin(), row.end(), ','), 24 + 2);  // the two quoted commas
+  EXPECT_EQ(std::count(header.begin(), header.end(), ','), 25);
+  EXPECT_EQ(std::count(row.begin(), row.end(), ','), 25 + 2);  // the two quoted commas
+}
+
+namespace {
+echo::AnalysisResult with_vlm(echo::AnalysisResult result, echo::VlmAnswer::Kind kind, std::optional<double> ef,
+                              std::vector<std::string> codes) {
+  echo::VlmAnswer answer;
+  answer.kind = kind;
+  answer.ef_percent = ef;
+  answer.rejection_codes = std::move(codes);
+  result.vlm = answer;
+  return result;
+}
+}  // namespace
+
+// The VLM's answers: its EF against the reference, and its refusals counted by reason (a refusal with two
+// codes counts under both), in the summary, the JSON, the printed text and each clip's CSV row.
+TEST(ValidationSummary, VlmAnswersAndRefusalsByReason) {
+  using Kind = echo::VlmAnswer::Kind;
+  echo::ReferenceRow ref;
+  ref.ef_percent = 60.0;
+  std::vector<echo::ClipOutcome> clips = {
+      echo::clip_outcome(ref, "/p/1.avi", with_vlm(answered(58.0, {{1, 9}}), Kind::ef, 64.0, {})),
+      echo::clip_outcome(ref, "/p/2.avi", with_vlm(answered(61.0, {{1, 9}}), Kind::rejection, {}, {"blurred"})),
+      echo::clip_outcome(ref, "/p/3.avi",
+                         with_vlm(answered(62.0, {{1, 9}}), Kind::rejection, {}, {"overgain", "blurred"})),
+      echo::clip_outcome(ref, "/p/4.avi", with_vlm(answered(59.0, {{1, 9}}), Kind::unreadable, {}, {})),
+      echo::clip_outcome(ref, "/p/5.avi", answered(57.0, {{1, 9}})),  // the VLM did not run on this one
+  };
+  const auto s = echo::summarize_validation(clips, 5, 0);
+  ASSERT_TRUE(s.vlm);
+  EXPECT_EQ(s.vlm_ran, 4);
+  EXPECT_EQ(s.vlm_answered, 1);
+  EXPECT_DOUBLE_EQ(*s.vlm_answered_share, 0.25);
+  EXPECT_EQ(s.vlm_refusals_by_reason, (std::map<std::string, int>{{"blurred", 2}, {"overgain", 1}}));
+  EXPECT_EQ(s.vlm_unreadable, 1);
+  ASSERT_TRUE(s.vlm_ef);
+  EXPECT_DOUBLE_EQ(s.vlm_ef->bias, 4.0);
+  const auto json = nlohmann::json::parse(echo::validation_summary_json(s));
+  EXPECT_EQ(json["vlm"]["refusals_by_reason"]["blurred"], 2);
+  EXPECT_EQ(json["vlm"]["unreadable"], 1);
+  const std::string text = echo::validation_summary_text(s);
+  EXPECT_NE(text.find("VLM: answered with an EF 1/4 (25.0%), refusals by reason: blurred 2, overgain 1, "
+                      "unreadable answers 1"), std::string::npos) << text;
+  const std::string row = echo::validation_csv_row(clips[2]);
+  EXPECT_NE(row.find(",rejection,,overgain;blurred,"), std::string::npos) << row;
 }
 
 // --- a whole run with a stand-in analysis ----------------------------------------------------------------
