@@ -1,7 +1,9 @@
 // Video files and still images through OpenCV, and the video writer.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <string_view>
 #include <filesystem>
 #include <fstream>
 
@@ -23,6 +25,27 @@ Expected<void> check_readable_file(const std::string& path) {
   std::ifstream probe(path, std::ios::binary);
   if (!probe) return make_error(ErrorCode::io_failed, reading(path) + "cannot open the file");
   return {};
+}
+
+// Video files must start with a container the demuxers know the frame size from. A raw elementary stream (no
+// container, e.g. MPEG-4 Part 2 VOPs behind 00 00 01 B6) is refused: on one such 246-byte file FFmpeg's decoder
+// failed on some VOPs and OpenCV still copied a full frame out of a smaller FFmpeg buffer (a heap over-read
+// found by fuzz_video; docs/reliability.md).
+bool starts_like_a_video_container(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[189] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  const auto got = static_cast<std::size_t>(in.gcount());
+  if (got < 12) return false;
+  const auto is = [&](std::size_t at, std::string_view bytes) { return std::memcmp(head + at, bytes.data(), bytes.size()) == 0; };
+  static const char* const kIsoBoxes[] = {"ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "uuid"};
+  for (const char* box : kIsoBoxes)
+    if (is(4, box)) return true;                                      // MP4 / MOV / M4V (ISO base media, QuickTime)
+  if (is(0, "RIFF")) return true;                                     // AVI
+  if (is(0, std::string_view("\x1a\x45\xdf\xa3", 4))) return true;                  // Matroska / WebM (EBML)
+  if (is(0, std::string_view("\x30\x26\xb2\x75\x8e\x66\xcf\x11", 8))) return true;  // ASF / WMV
+  if (is(0, std::string_view("\x00\x00\x01\xba", 4))) return true;                  // MPEG program stream
+  return head[0] == 0x47 && (got < sizeof head || head[188] == 0x47);  // MPEG transport stream
 }
 
 // Width and height a PNG or JPEG header declares, without decoding; {0, 0} when not recognised.
@@ -66,6 +89,10 @@ void bgr_into_cine(const cv::Mat& bgr, Cine& cine, int frame, ColorFrame* colour
 int video_backend() { return cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY; }
 
 Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
+  if (!starts_like_a_video_container(path)) {
+    return make_error(ErrorCode::unsupported, reading(path) + "not a video container (AVI, MP4 / MOV, MKV, WMV or MPEG "
+                                                              "program / transport stream); raw video streams are not read");
+  }
   cv::VideoCapture capture(path, video_backend());
   if (!capture.isOpened()) {
     return make_error(ErrorCode::unsupported, reading(path) + "not a video the OpenCV back ends can open");

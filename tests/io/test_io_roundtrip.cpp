@@ -562,6 +562,22 @@ TEST_P(VideoRoundTrip, FramesRateAndContentSurvive) {
 
 INSTANTIATE_TEST_SUITE_P(Containers, VideoRoundTrip, testing::Values("avi", "mp4"));
 
+// A raw elementary stream (no container) is refused before OpenCV opens it: on such a stream FFmpeg's decoder
+// failed on some frames and OpenCV copied a whole frame out of a smaller buffer (fuzz finding, heap over-read).
+TEST(VideoReader, RawElementaryStreamWithoutAContainerIsRefused) {
+  std::string raw("\x00\x00\x01\xb0\x01\x00\x00\x01\xb5\x09\x00\x00\x01\x00\x00\x00\x01\x20", 18);
+  raw += std::string(64, '\x5a') + std::string("\x00\x00\x01\xb6\x10", 5) + std::string(64, '\x33');
+  for (const char* name : {"raw.m4v", "raw.mp4", "raw.avi"}) {
+    const std::string path = (echo_test::scratch_dir() / name).string();
+    std::ofstream(path, std::ios::binary) << raw;
+    const auto read = echo::read_file(path);
+    ASSERT_FALSE(read.has_value()) << name;
+    EXPECT_EQ(read.error().code, echo::ErrorCode::unsupported) << name;
+    EXPECT_NE(read.error().message.find(name), std::string::npos) << read.error().message;
+    EXPECT_NE(read.error().message.find("not a video container"), std::string::npos) << read.error().message;
+  }
+}
+
 TEST(VideoWriter, RejectsUnknownExtension) {
   auto r = echo::write_video_file(make_cine(2, 16, 16, false), (echo_test::scratch_dir() / "x.gif").string());
   ASSERT_FALSE(r.has_value());
