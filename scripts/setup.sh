@@ -9,6 +9,7 @@ packages=(
   libopencv-dev libgdcm-dev libgdcm-tools libeigen3-dev libexpected-dev
   libbenchmark-dev libgtest-dev nlohmann-json3-dev
   dcmtk ffmpeg clang-14 libclang-rt-14-dev libjpeg-dev libturbojpeg0-dev libopenjp2-7-dev libcharls-dev zlib1g-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   python3-dask python3-distributed
   python3-torchvision
   orthanc orthanc-dev dicom3tools python3-pydicom

@@ -1,4 +1,4 @@
-// Video files and still images through OpenCV, and the video writer.
+// Video files through FFmpeg (io/ffmpeg_video.hpp), still images through OpenCV, and the video writer (OpenCV).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,9 +10,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
-#include <opencv2/videoio/registry.hpp>
 
 #include "echo/file_io.hpp"
+#include "io/ffmpeg_video.hpp"
 #include "io/io_internal.hpp"
 
 namespace echo {
@@ -84,31 +84,23 @@ void bgr_into_cine(const cv::Mat& bgr, Cine& cine, int frame, ColorFrame* colour
   }
 }
 
-// FFmpeg explicitly: with CAP_ANY OpenCV first tries GStreamer, which leaks on every open of a file it
-// cannot play (fuzz_video) and prints to stderr.
-int video_backend() { return cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY; }
-
 Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
   if (!starts_like_a_video_container(path)) {
     return make_error(ErrorCode::unsupported, reading(path) + "not a video container (AVI, MP4 / MOV, MKV, WMV or MPEG "
                                                               "program / transport stream); raw video streams are not read");
   }
-  cv::VideoCapture capture(path, video_backend());
-  if (!capture.isOpened()) {
-    return make_error(ErrorCode::unsupported, reading(path) + "not a video the OpenCV back ends can open");
-  }
-  const auto cols = static_cast<std::uint64_t>(std::max(0.0, capture.get(cv::CAP_PROP_FRAME_WIDTH)));
-  const auto rows = static_cast<std::uint64_t>(std::max(0.0, capture.get(cv::CAP_PROP_FRAME_HEIGHT)));
-  const double declared_frames = capture.get(cv::CAP_PROP_FRAME_COUNT);
-  const auto frames = static_cast<std::uint64_t>(std::isfinite(declared_frames) && declared_frames > 0 ? declared_frames : 0);
+  auto video = io_detail::FfmpegVideo::open(path, reading(path));
+  if (!video) return tl::unexpected(video.error());
+  const io_detail::VideoStreamInfo& stream = video->info();
+  const auto cols = static_cast<std::uint64_t>(stream.width);
+  const auto rows = static_cast<std::uint64_t>(stream.height);
+  const std::uint64_t frames = stream.declared_frames;
   if (cols * rows * std::max<std::uint64_t>(frames, 1) > options.max_total_pixels) {
     return make_error(ErrorCode::too_large, reading(path) + "declared " + std::to_string(frames) + " frames of " +
                                                 std::to_string(cols) + "x" + std::to_string(rows) +
                                                 " exceed the limit of " + std::to_string(options.max_total_pixels) + " pixels");
   }
   Cine cine;
-  cine.rows = static_cast<int>(rows);
-  cine.cols = static_cast<int>(cols);
   // The declared count (an estimate from duration x rate) only plans which frames keep their colour. A damaged
   // container can declare billions with an unknown size (0 x 0): bounded by the pixel budget, and the "every
   // frame" plan is a flag, not a list (the fuzzer's 7 s hang was that list, asked for by a negative
@@ -120,21 +112,19 @@ Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
   const std::vector<int> keep = keep_every_colour ? std::vector<int>()
                                                   : io_detail::color_frame_indices(static_cast<int>(plan_frames), options.max_color_frames);
   std::size_t next_colour = 0;
-  cv::Mat bgr;
+  std::vector<std::uint8_t> bgr_pixels;
   int index = 0;
-  while (capture.read(bgr)) {
-    if (bgr.empty()) break;
-    if (cine.rows == 0) {
-      cine.rows = bgr.rows;
-      cine.cols = bgr.cols;
-    }
-    if (bgr.rows != cine.rows || bgr.cols != cine.cols) {
-      return make_error(ErrorCode::malformed, reading(path) + "frame " + std::to_string(index) + " changes size");
+  while (true) {
+    auto more = video->next_bgr(bgr_pixels);
+    if (!more) return tl::unexpected(more.error());
+    if (!*more) break;
+    if (index == 0) {  // every later frame is checked against the stream's size by the decoder wrapper
+      cine.rows = stream.height;
+      cine.cols = stream.width;
     }
     if (static_cast<std::uint64_t>(index + 1) * cine.frame_bytes() > options.max_total_pixels) {
       return make_error(ErrorCode::too_large, reading(path) + "more frames than the pixel limit allows");
     }
-    if (bgr.channels() == 1) cv::cvtColor(bgr, bgr, cv::COLOR_GRAY2BGR);
     cine.gray.resize(cine.frame_bytes() * static_cast<std::size_t>(index + 1));
     ColorFrame* colour = nullptr;
     if (keep_every_colour || (next_colour < keep.size() && keep[next_colour] == index)) {
@@ -142,11 +132,11 @@ Expected<Cine> read_video(const std::string& path, const ReadOptions& options) {
       colour = &cine.color.back();
       ++next_colour;
     }
-    bgr_into_cine(bgr, cine, index, colour);
+    bgr_into_cine(cv::Mat(cine.rows, cine.cols, CV_8UC3, bgr_pixels.data()), cine, index, colour);
     ++index;
   }
   if (index == 0) return make_error(ErrorCode::malformed, reading(path) + "the video has no decodable frame");
-  const double fps = capture.get(cv::CAP_PROP_FPS);
+  const double fps = stream.fps;
   cine.frame_times_ms.resize(static_cast<std::size_t>(index));
   const bool rate_known = std::isfinite(fps) && fps > 0.0 && fps < 10000.0;
   for (int i = 0; i < index; ++i) cine.frame_times_ms[static_cast<std::size_t>(i)] = rate_known ? 1000.0 * i / fps : 0.0;
@@ -220,9 +210,11 @@ Expected<Cine> read_image_file(const std::string& path, const ReadOptions& optio
 namespace {
 
 int readable_frames(const std::string& path) {
-  cv::VideoCapture capture(path, video_backend());
+  auto video = io_detail::FfmpegVideo::open(path, reading(path));
+  if (!video) return 0;
+  std::vector<std::uint8_t> bgr;
   int frames = 0;
-  while (capture.isOpened() && capture.grab()) ++frames;
+  for (auto more = video->next_bgr(bgr); more && *more; more = video->next_bgr(bgr)) ++frames;
   return frames;
 }
 

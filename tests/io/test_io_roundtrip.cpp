@@ -18,6 +18,7 @@
 #include <gdcmWriter.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
 #include "echo/io.hpp"
 #include "io/io_internal.hpp"
@@ -562,7 +563,30 @@ TEST_P(VideoRoundTrip, FramesRateAndContentSurvive) {
 
 INSTANTIATE_TEST_SUITE_P(Containers, VideoRoundTrip, testing::Values("avi", "mp4"));
 
-// A raw elementary stream (no container) is refused before OpenCV opens it: on such a stream FFmpeg's decoder
+// The FFmpeg reader (io/ffmpeg_video.hpp) gives the frames OpenCV's VideoCapture gave before it, byte for byte:
+// same conversion (BGR24 via swscale, then BGR to grey), same frame count, same rate.
+TEST_P(VideoRoundTrip, FramesEqualOpenCvsReader) {
+  const echo::Cine original = make_cine(9, 97, 113, false, 1000.0 / 30.0);  // odd sizes: chroma edges
+  const std::string path = (echo_test::scratch_dir() / ("opencv." + GetParam())).string();
+  ASSERT_TRUE(echo::write_video_file(original, path).has_value());
+  auto ours = echo::read_file(path);
+  ASSERT_TRUE(ours.has_value()) << ours.error().message;
+  cv::VideoCapture capture(path, cv::CAP_FFMPEG);
+  ASSERT_TRUE(capture.isOpened());
+  EXPECT_DOUBLE_EQ(ours->fps(), capture.get(cv::CAP_PROP_FPS));
+  cv::Mat bgr, gray;
+  int frames = 0;
+  for (; capture.read(bgr); ++frames) {
+    ASSERT_LT(frames, ours->frame_count());
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+    ASSERT_EQ(gray.rows, ours->rows);
+    ASSERT_EQ(gray.cols, ours->cols);
+    EXPECT_EQ(std::memcmp(gray.data, ours->frame(frames), ours->frame_bytes()), 0) << "frame " << frames;
+  }
+  EXPECT_EQ(frames, ours->frame_count());
+}
+
+// A raw elementary stream (no container) is refused before FFmpeg opens it: on such a stream FFmpeg's decoder
 // failed on some frames and OpenCV copied a whole frame out of a smaller buffer (fuzz finding, heap over-read).
 TEST(VideoReader, RawElementaryStreamWithoutAContainerIsRefused) {
   std::string raw("\x00\x00\x01\xb0\x01\x00\x00\x01\xb5\x09\x00\x00\x01\x00\x00\x00\x01\x20", 18);

@@ -1,0 +1,51 @@
+// Video decoding straight through libavformat / libavcodec / libswscale (FFmpeg), with every decoded frame's
+// own size and format checked before a byte of it is converted.
+//
+// Why not OpenCV's VideoCapture: its FFmpeg back end sets up the colour conversion once from the codec's coded
+// size and then converts each decoded picture over that size. When the decoder fails on part of a stream and
+// hands back a smaller picture, the conversion reads past that picture's buffer (a heap over-read found by
+// fuzz_video, docs/reliability.md). Here a picture whose size differs from the stream's is an error.
+//
+// The conversion is the one OpenCV makes (BGR24 through swscale, SWS_BICUBIC, 32-byte aligned rows), so frames
+// are byte-identical to what the OpenCV path gave (checked on the dev set and on our own AVI / MP4 files).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "echo/error.hpp"
+
+namespace echo::io_detail {
+
+struct VideoStreamInfo {
+  int width = 0;                      // as the stream declares it; every decoded frame must match
+  int height = 0;
+  std::uint64_t declared_frames = 0;  // the container's count, else duration x rate (an estimate), else 0
+  double fps = 0.0;                   // FFmpeg's guess from the stream's rates; 0 when unknown
+};
+
+class FfmpegVideo {
+ public:
+  // Opens the first video stream of `path` (attached cover pictures skipped) with one decoder thread.
+  // `what` prefixes every error message ("reading 'x.avi': ").
+  static Expected<FfmpegVideo> open(const std::string& path, const std::string& what);
+
+  FfmpegVideo(FfmpegVideo&&) noexcept;
+  FfmpegVideo& operator=(FfmpegVideo&&) noexcept;
+  ~FfmpegVideo();
+
+  const VideoStreamInfo& info() const;
+
+  // The next frame as packed BGR, width * 3 bytes a row, into `bgr` (resized). false at the end of the
+  // stream. Like OpenCV's reader, a packet the decoder refuses ends the stream and up to 64 undecodable
+  // pictures are skipped; a decoded picture of another size is an error (malformed).
+  Expected<bool> next_bgr(std::vector<std::uint8_t>& bgr);
+
+ private:
+  struct State;
+  explicit FfmpegVideo(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace echo::io_detail
