@@ -8,6 +8,7 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/log.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -40,6 +41,36 @@ std::uint64_t declared_frame_count(const AVFormatContext* format, const AVStream
   return std::isfinite(frames) && frames > 0.0 && frames < 1e15 ? static_cast<std::uint64_t>(frames) : 0;
 }
 
+// Clockwise turn that makes the picture upright, from the display matrix, by OpenCV 4.6's rule (the matrix's
+// angle taken as clockwise; only 90, 180 and 270 are applied, other angles and mirroring are ignored). Checked
+// against OpenCV on files tagged rotate=90/180/270 by FFmpeg.
+int display_rotation_degrees(const AVStream* stream) {
+  std::size_t size = 0;
+  const std::uint8_t* matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (matrix == nullptr || size < 9 * sizeof(std::int32_t)) return 0;
+  const double angle = av_display_rotation_get(reinterpret_cast<const std::int32_t*>(matrix));
+  if (!std::isfinite(angle)) return 0;
+  int clockwise = static_cast<int>(std::lround(angle));
+  clockwise = ((clockwise % 360) + 360) % 360;
+  return clockwise % 90 == 0 ? clockwise : 0;
+}
+
+// `bgr` (width x height, packed) turned clockwise by `degrees` into `out`.
+void rotate_bgr(const std::vector<std::uint8_t>& bgr, int width, int height, int degrees, std::vector<std::uint8_t>& out) {
+  out.resize(bgr.size());
+  const bool quarter = degrees == 90 || degrees == 270;
+  const int out_width = quarter ? height : width;
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      int ox = x, oy = y;
+      if (degrees == 90) ox = height - 1 - y, oy = x;
+      if (degrees == 180) ox = width - 1 - x, oy = height - 1 - y;
+      if (degrees == 270) ox = y, oy = width - 1 - x;
+      std::memcpy(&out[(static_cast<std::size_t>(oy) * out_width + ox) * 3], &bgr[(static_cast<std::size_t>(y) * width + x) * 3], 3);
+    }
+  }
+}
+
 std::string av_error_text(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {};
   av_strerror(code, text, sizeof text);
@@ -56,7 +87,10 @@ struct FfmpegVideo::State {
   AVFrame* converted = nullptr;  // BGR24, rows aligned to 32 bytes as OpenCV's were
   SwsContext* converter = nullptr;
   int stream = -1;
+  int stream_width = 0;  // the decoded pictures' size (before rotation)
+  int stream_height = 0;
   VideoStreamInfo info;
+  std::vector<std::uint8_t> upright;  // scratch for rotated frames
   std::string what;
   bool draining = false;
   bool ended = false;
@@ -76,6 +110,11 @@ struct FfmpegVideo::State {
   }
 
   Expected<void> open(const std::string& path);
+  void set_display_size() {
+    const bool quarter = info.rotation_degrees == 90 || info.rotation_degrees == 270;
+    info.width = quarter ? stream_height : stream_width;
+    info.height = quarter ? stream_width : stream_height;
+  }
   Expected<void> convert_picture(std::vector<std::uint8_t>& bgr);
   Expected<bool> next_bgr(std::vector<std::uint8_t>& bgr);
 };
@@ -113,8 +152,10 @@ Expected<void> FfmpegVideo::State::open(const std::string& path) {
   if (const int r = avcodec_open2(decoder, codec, nullptr); r < 0) {
     return make_error(ErrorCode::malformed, what + "the " + codec->name + " decoder refuses the stream (" + av_error_text(r) + ")");
   }
-  info.width = std::max(0, video->codecpar->width);
-  info.height = std::max(0, video->codecpar->height);
+  stream_width = std::max(0, video->codecpar->width);
+  stream_height = std::max(0, video->codecpar->height);
+  info.rotation_degrees = display_rotation_degrees(video);
+  set_display_size();
   info.fps = rate(av_guess_frame_rate(format, const_cast<AVStream*>(video), nullptr));
   info.declared_frames = declared_frame_count(format, video, info.fps);
   return {};
@@ -125,14 +166,15 @@ Expected<void> FfmpegVideo::State::convert_picture(std::vector<std::uint8_t>& bg
   if (picture->width <= 0 || picture->height <= 0 || picture->data[0] == nullptr) {
     return make_error(ErrorCode::malformed, what + frame_name + " decodes to an empty picture");
   }
-  if (info.width == 0 && info.height == 0 && frames_returned == 0) {  // the container did not say: the first frame does
-    info.width = picture->width;
-    info.height = picture->height;
+  if (stream_width == 0 && stream_height == 0 && frames_returned == 0) {  // the container did not say: the first frame does
+    stream_width = picture->width;
+    stream_height = picture->height;
+    set_display_size();
   }
-  if (picture->width != info.width || picture->height != info.height) {
+  if (picture->width != stream_width || picture->height != stream_height) {
     return make_error(ErrorCode::malformed, what + frame_name + " decodes to " + std::to_string(picture->width) + "x" +
                                                 std::to_string(picture->height) + ", the stream declares " +
-                                                std::to_string(info.width) + "x" + std::to_string(info.height));
+                                                std::to_string(stream_width) + "x" + std::to_string(stream_height));
   }
   const auto pixel_format = static_cast<AVPixelFormat>(picture->format);
   if (pixel_format == AV_PIX_FMT_NONE || sws_isSupportedInput(pixel_format) == 0) {
@@ -160,6 +202,10 @@ Expected<void> FfmpegVideo::State::convert_picture(std::vector<std::uint8_t>& bg
                 converted->data[0] + static_cast<std::ptrdiff_t>(converted->linesize[0]) * y, row_bytes);
   }
   av_frame_unref(picture);
+  if (info.rotation_degrees != 0) {
+    rotate_bgr(bgr, width, height, info.rotation_degrees, upright);
+    bgr.swap(upright);
+  }
   ++frames_returned;
   return {};
 }

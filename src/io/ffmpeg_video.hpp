@@ -19,8 +19,9 @@
 namespace echo::io_detail {
 
 struct VideoStreamInfo {
-  int width = 0;                      // as the stream declares it; every decoded frame must match
-  int height = 0;
+  int width = 0;                      // as displayed (after the rotation below); every decoded picture must
+  int height = 0;                     // have the stream's own size
+  int rotation_degrees = 0;           // 0, 90, 180 or 270 clockwise, from the stream's display matrix (phones)
   std::uint64_t declared_frames = 0;  // the container's count, else duration x rate (an estimate), else 0
   double fps = 0.0;                   // FFmpeg's guess from the stream's rates; 0 when unknown
 };
@@ -37,7 +38,8 @@ class FfmpegVideo {
 
   const VideoStreamInfo& info() const;
 
-  // The next frame as packed BGR, width * 3 bytes a row, into `bgr` (resized). false at the end of the
+  // The next frame as packed BGR, width * 3 bytes a row, into `bgr` (resized), turned upright as the display
+  // matrix says (as OpenCV's CAP_PROP_ORIENTATION_AUTO did). false at the end of the
   // stream. Like OpenCV's reader, a packet the decoder refuses ends the stream and up to 64 undecodable
   // pictures are skipped; a decoded picture of another size is an error (malformed).
   Expected<bool> next_bgr(std::vector<std::uint8_t>& bgr);

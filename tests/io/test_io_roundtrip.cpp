@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include <gdcmImageChangeTransferSyntax.h>
@@ -584,6 +585,44 @@ TEST_P(VideoRoundTrip, FramesEqualOpenCvsReader) {
     EXPECT_EQ(std::memcmp(gray.data, ours->frame(frames), ours->frame_bytes()), 0) << "frame " << frames;
   }
   EXPECT_EQ(frames, ours->frame_count());
+}
+
+// A phone's MP4 carries its orientation as a display matrix: the frames come upright, as OpenCV's reader gave
+// them (CAP_PROP_ORIENTATION_AUTO). The matrix FFmpeg writes for "rotate=90" is patched into our own MP4's tkhd.
+TEST(VideoReader, DisplayMatrixTurnsTheFramesUpright) {
+  const echo::Cine original = make_cine(4, 48, 80, false);
+  const std::string plain = (echo_test::scratch_dir() / "upright.mp4").string();
+  const std::string turned = (echo_test::scratch_dir() / "turned.mp4").string();
+  ASSERT_TRUE(echo::write_video_file(original, plain).has_value());
+  std::ifstream in(plain, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t tkhd = bytes.find("tkhd");
+  ASSERT_NE(tkhd, std::string::npos);
+  ASSERT_EQ(bytes[tkhd + 4], 0) << "version-0 tkhd expected";
+  const std::int32_t rotate_90[9] = {0, -65536, 0, 65536, 0, 0, 0, 0, 0x40000000};
+  for (int i = 0; i < 9; ++i) {
+    const auto v = static_cast<std::uint32_t>(rotate_90[i]);
+    for (int b = 0; b < 4; ++b) bytes[tkhd + 44 + 4 * i + b] = static_cast<char>(v >> (24 - 8 * b));
+  }
+  std::ofstream(turned, std::ios::binary) << bytes;
+
+  auto upright = echo::read_file(plain);
+  auto read = echo::read_file(turned);
+  ASSERT_TRUE(upright.has_value() && read.has_value());
+  ASSERT_EQ(read->rows, 80);
+  ASSERT_EQ(read->cols, 48);
+  ASSERT_EQ(read->frame_count(), upright->frame_count());
+  cv::VideoCapture capture(turned, cv::CAP_FFMPEG);
+  cv::Mat bgr, gray, clockwise;
+  for (int f = 0; f < read->frame_count(); ++f) {
+    const cv::Mat plain_frame(upright->rows, upright->cols, CV_8UC1, upright->frame(f));
+    cv::rotate(plain_frame, clockwise, cv::ROTATE_90_CLOCKWISE);
+    EXPECT_EQ(std::memcmp(clockwise.data, read->frame(f), read->frame_bytes()), 0) << "frame " << f;
+    ASSERT_TRUE(capture.read(bgr));
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+    ASSERT_EQ(gray.rows, read->rows);
+    EXPECT_EQ(std::memcmp(gray.data, read->frame(f), read->frame_bytes()), 0) << "frame " << f << " against OpenCV";
+  }
 }
 
 // A raw elementary stream (no container) is refused before FFmpeg opens it: on such a stream FFmpeg's decoder
