@@ -109,7 +109,7 @@ struct FfmpegVideo::State {
     avformat_close_input(&format);
   }
 
-  Expected<void> open(const std::string& path);
+  Expected<void> open(const std::string& path, const char* allowed_demuxers);
   void set_display_size() {
     const bool quarter = info.rotation_degrees == 90 || info.rotation_degrees == 270;
     info.width = quarter ? stream_height : stream_width;
@@ -119,9 +119,17 @@ struct FfmpegVideo::State {
   Expected<bool> next_bgr(std::vector<std::uint8_t>& bgr);
 };
 
-Expected<void> FfmpegVideo::State::open(const std::string& path) {
-  if (const int r = avformat_open_input(&format, path.c_str(), nullptr, nullptr); r < 0) {
-    return make_error(ErrorCode::unsupported, what + "not a video FFmpeg can open (" + av_error_text(r) + ")");
+Expected<void> FfmpegVideo::State::open(const std::string& path, const char* allowed_demuxers) {
+  // Only local files, and only the allowed demuxers: libavformat would otherwise probe every demuxer it has
+  // (playlists, image sequences, raw streams) and follow any protocol a name asks for.
+  AVDictionary* limits = nullptr;
+  av_dict_set(&limits, "protocol_whitelist", "file", 0);
+  av_dict_set(&limits, "format_whitelist", allowed_demuxers, 0);
+  const int opened = avformat_open_input(&format, path.c_str(), nullptr, &limits);
+  av_dict_free(&limits);
+  if (opened < 0) {
+    return make_error(ErrorCode::unsupported, what + "not a video FFmpeg can open as AVI, MP4 / MOV, MKV, WMV or MPEG (" +
+                                                  av_error_text(opened) + ")");
   }
   if (const int r = avformat_find_stream_info(format, nullptr); r < 0) {
     return make_error(ErrorCode::malformed, what + "the container's streams cannot be read (" + av_error_text(r) + ")");
@@ -251,11 +259,11 @@ FfmpegVideo::FfmpegVideo(FfmpegVideo&&) noexcept = default;
 FfmpegVideo& FfmpegVideo::operator=(FfmpegVideo&&) noexcept = default;
 FfmpegVideo::~FfmpegVideo() = default;
 
-Expected<FfmpegVideo> FfmpegVideo::open(const std::string& path, const std::string& what) {
+Expected<FfmpegVideo> FfmpegVideo::open(const std::string& path, const std::string& what, const char* allowed_demuxers) {
   quiet_ffmpeg_log_once();
   auto state = std::make_unique<State>();
   state->what = what;
-  if (auto ok = state->open(path); !ok) return tl::unexpected(ok.error());
+  if (auto ok = state->open(path, allowed_demuxers); !ok) return tl::unexpected(ok.error());
   return FfmpegVideo(std::move(state));
 }
 

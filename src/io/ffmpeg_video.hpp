@@ -26,11 +26,17 @@ struct VideoStreamInfo {
   double fps = 0.0;                   // FFmpeg's guess from the stream's rates; 0 when unknown
 };
 
+// The containers read_video_file accepts (any name of a demuxer's list matches): AVI, ISO base media /
+// QuickTime, Matroska / WebM, ASF / WMV, MPEG program and transport streams. Raw elementary streams are not.
+inline constexpr const char* kContainerDemuxers = "avi,mov,mp4,matroska,webm,asf,mpeg,mpegts";
+
 class FfmpegVideo {
  public:
-  // Opens the first video stream of `path` (attached cover pictures skipped) with one decoder thread.
+  // Opens the first video stream of `path` (attached cover pictures skipped) with one decoder thread, reading
+  // the local file only through the demuxers named in `allowed_demuxers` (libavformat names, comma-separated).
   // `what` prefixes every error message ("reading 'x.avi': ").
-  static Expected<FfmpegVideo> open(const std::string& path, const std::string& what);
+  static Expected<FfmpegVideo> open(const std::string& path, const std::string& what,
+                                    const char* allowed_demuxers = kContainerDemuxers);
 
   FfmpegVideo(FfmpegVideo&&) noexcept;
   FfmpegVideo& operator=(FfmpegVideo&&) noexcept;

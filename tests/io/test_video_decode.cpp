@@ -26,8 +26,11 @@ std::string overread_stream_path() {
 
 TEST(FfmpegVideo, PicturesOfAnotherSizeThanTheStreamAreRefusedNotCopied) {
   const std::string path = overread_stream_path();
-  auto video = echo::io_detail::FfmpegVideo::open(path, "reading 'overread.m4v': ");
-  ASSERT_TRUE(video.has_value()) << video.error().message;  // FFmpeg opens raw MPEG-4; read_file refuses it earlier
+  // read_file refuses raw streams before FFmpeg sees them (container check, demuxer list): here the raw MPEG-4
+  // demuxer is allowed on purpose, so that the stream reaches the decoder and the per-picture size check.
+  EXPECT_FALSE(echo::io_detail::FfmpegVideo::open(path, "").has_value()) << "raw streams are outside the default demuxers";
+  auto video = echo::io_detail::FfmpegVideo::open(path, "reading 'overread.m4v': ", "m4v");
+  ASSERT_TRUE(video.has_value()) << video.error().message;
   const auto& info = video->info();
   std::vector<std::uint8_t> bgr;
   int frames = 0;

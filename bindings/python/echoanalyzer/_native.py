@@ -187,7 +187,12 @@ def _candidates():
         yield from sorted(glob.glob(os.path.join(folder, "libechoanalyzer.so*")))
     # The source tree's build folders (bindings/python/echoanalyzer -> repository root).
     root = os.path.normpath(os.path.join(here, "..", "..", ".."))
-    yield from sorted(glob.glob(os.path.join(root, "build*", "capi", "libechoanalyzer.so.%d" % ABI_VERSION)))
+    # `build` (the README's folder) first, then the most recently built of the others: a stale tree such as
+    # `build-old` must not win by sorting before `build/`.
+    builds = glob.glob(os.path.join(root, "build*", "capi", "libechoanalyzer.so.%d" % ABI_VERSION))
+    builds.sort(key=lambda path: (os.path.basename(os.path.dirname(os.path.dirname(path))) != "build",
+                                  -os.path.getmtime(path), path))
+    yield from builds
     found = ctypes.util.find_library("echoanalyzer")
     if found:
         yield found
