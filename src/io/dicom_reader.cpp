@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <streambuf>
 
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 
 #include "io/gdcm_util.hpp"
 #include "io/dicom_structure.hpp"
+#include "io/ffmpeg_video.hpp"
 #include "io/io_internal.hpp"
 #include "io/jpeg_check.hpp"
 #include "io/lossless_decode.hpp"
@@ -54,6 +56,55 @@ struct Source {
     return std::make_unique<std::istream>(buffer.get());
   }
 };
+
+// MPEG transfer syntaxes that GDCM 3.0 does not know (H.264 level 4.2 for 2D / 3D video and stereo, HEVC Main
+// and Main 10): GDCM refuses to parse such a file at all. Their data sets are encoded as every encapsulated
+// syntax is (Explicit VR Little Endian), so GDCM parses them under the name of one it knows, of the same length,
+// and the true UID is put back into the file meta information afterwards.
+constexpr const char* kMpegSyntaxGdcmParsesAs = "1.2.840.10008.1.2.4.102";
+bool is_mpeg_syntax_gdcm_lacks(const std::string& uid) {
+  static const char* const kLacking[] = {"1.2.840.10008.1.2.4.104", "1.2.840.10008.1.2.4.105", "1.2.840.10008.1.2.4.106",
+                                         "1.2.840.10008.1.2.4.107", "1.2.840.10008.1.2.4.108"};
+  return std::find(std::begin(kLacking), std::end(kLacking), uid) != std::end(kLacking);
+}
+
+// Where the file meta group's Transfer Syntax UID (0002,0010) lies, and its value; nullopt when the stream has
+// no "DICM" meta group or no such element within its first 64 KiB. Leaves `in` cleared at offset 0.
+struct MetaSyntax {
+  std::size_t value_offset = 0;
+  std::size_t value_length = 0;
+  std::string uid;  // trailing NUL / space padding removed
+};
+std::optional<MetaSyntax> find_meta_transfer_syntax(std::istream& in) {
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  in.clear();
+  in.seekg(0);
+  if (head.size() < 132 || head.compare(128, 4, "DICM") != 0) return std::nullopt;
+  const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(static_cast<unsigned char>(head[at]) | static_cast<unsigned char>(head[at + 1]) << 8); };
+  std::size_t at = 132;
+  while (at + 8 <= head.size() && u16(at) == 0x0002) {
+    const unsigned element = u16(at + 2);
+    const std::string vr = head.substr(at + 4, 2);
+    const bool long_form = vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" || vr == "UT" || vr == "UN";
+    std::size_t length = long_form ? 0 : u16(at + 6);
+    std::size_t value = at + 8;
+    if (long_form) {
+      if (at + 12 > head.size()) return std::nullopt;
+      length = u16(at + 8) | static_cast<std::size_t>(u16(at + 10)) << 16;
+      value = at + 12;
+    }
+    if (value + length > head.size()) return std::nullopt;
+    if (element == 0x0010) {
+      MetaSyntax found{value, length, head.substr(value, length)};
+      while (!found.uid.empty() && (found.uid.back() == '\0' || found.uid.back() == ' ')) found.uid.pop_back();
+      return found;
+    }
+    at = value + length;
+  }
+  return std::nullopt;
+}
 
 // Why GDCM refused the file, for a message that names the reason rather than a library dump.
 Error diagnose_read_failure(const Source& source) {
@@ -514,6 +565,64 @@ Expected<void> decode_lossless_frames(const gdcm::Image& image, LosslessDecoder 
   return {};
 }
 
+// DICOM's MPEG transfer syntaxes (PS3.5 8.2.5 to 8.2.8, 8.2.14): MPEG-2 MP@ML / MP@HL, the five MPEG-4 AVC /
+// H.264 ones, HEVC / H.265 Main and Main 10. Scanners use them for long cine loops.
+std::optional<io_detail::ElementaryCodec> mpeg_codec_of(const std::string& transfer_syntax_uid) {
+  using io_detail::ElementaryCodec;
+  static const std::pair<const char*, ElementaryCodec> kSyntaxes[] = {
+      {"1.2.840.10008.1.2.4.100", ElementaryCodec::mpeg2}, {"1.2.840.10008.1.2.4.101", ElementaryCodec::mpeg2},
+      {"1.2.840.10008.1.2.4.102", ElementaryCodec::h264},  {"1.2.840.10008.1.2.4.103", ElementaryCodec::h264},
+      {"1.2.840.10008.1.2.4.104", ElementaryCodec::h264},  {"1.2.840.10008.1.2.4.105", ElementaryCodec::h264},
+      {"1.2.840.10008.1.2.4.106", ElementaryCodec::h264},  {"1.2.840.10008.1.2.4.107", ElementaryCodec::hevc},
+      {"1.2.840.10008.1.2.4.108", ElementaryCodec::hevc},
+  };
+  for (const auto& [uid, codec] : kSyntaxes) {
+    if (transfer_syntax_uid == uid) return codec;
+  }
+  return std::nullopt;
+}
+
+// Every frame of an MPEG-2 / H.264 / HEVC loop: the fragments joined are one stream (PS3.5 8.2.5), decoded in
+// order through FFmpeg, each picture checked against Rows and Columns, converted to RGB and then to luma as an
+// RGB frame is. The stream must hold exactly Number of Frames pictures.
+Expected<void> decode_mpeg_frames(const gdcm::Image& image, io_detail::ElementaryCodec codec, const FrameSink& sink,
+                                  const std::string& name) {
+  Cine& cine = *sink.cine;
+  const int frames = static_cast<int>(cine.gray.size() / cine.frame_bytes());
+  const std::string codec_name = cine.metadata.transfer_syntax;
+  const gdcm::SequenceOfFragments* fragments = image.GetDataElement().GetSequenceOfFragments();
+  if (fragments == nullptr) return make_error(ErrorCode::malformed, reading(name) + codec_name + " pixel data not encapsulated");
+  std::string stream;
+  for (gdcm::SequenceOfFragments::SizeType i = 0; i < fragments->GetNumberOfFragments(); ++i) {
+    const gdcm::ByteValue* bytes = fragments->GetFragment(i).GetByteValue();
+    if (bytes != nullptr && bytes->GetPointer() != nullptr) stream.append(bytes->GetPointer(), bytes->GetLength());
+  }
+  PixelLayout rgb;
+  rgb.layout = Layout::rgb;
+  rgb.samples = 3;
+  const auto pictures = io_detail::decode_elementary_stream(
+      codec, reinterpret_cast<const std::uint8_t*>(stream.data()), stream.size(), cine.cols, cine.rows, frames,
+      reading(name) + "the " + codec_name + " stream ", [&](int frame, const std::uint8_t* pixels) { convert_frame(pixels, rgb, frame, sink); });
+  if (!pictures) return tl::unexpected(pictures.error());
+  if (*pictures != frames) {
+    return make_error(ErrorCode::malformed, reading(name) + "the " + codec_name + " stream holds " + std::to_string(*pictures) +
+                                                " pictures, Number of Frames declares " + std::to_string(frames));
+  }
+  return {};
+}
+
+// The file meta information's Transfer Syntax UID as the file (or parse_dicom) states it; "" when absent.
+std::string meta_transfer_syntax_uid(const gdcm::File& file) {
+  const gdcm::FileMetaInformation& meta = file.GetHeader();
+  const gdcm::Tag tag(0x0002, 0x0010);
+  if (!meta.FindDataElement(tag)) return "";
+  const gdcm::ByteValue* value = meta.GetDataElement(tag).GetByteValue();
+  if (value == nullptr || value->GetPointer() == nullptr) return "";
+  std::string uid(value->GetPointer(), value->GetLength());
+  while (!uid.empty() && (uid.back() == '\0' || uid.back() == ' ')) uid.pop_back();
+  return uid;
+}
+
 // What decode_image knows before it touches a pixel.
 struct Header {
   Cine cine;                 // gray and color empty
@@ -553,6 +662,9 @@ Expected<Header> read_header(const gdcm::ImageReader& reader, const Source& sour
   header.frame_count = static_cast<int>(frames);
   header.layout = *layout;
   cine.metadata.transfer_syntax_uid = image.GetTransferSyntax().GetString() ? image.GetTransferSyntax().GetString() : "";
+  if (const std::string declared = meta_transfer_syntax_uid(reader.GetFile()); is_mpeg_syntax_gdcm_lacks(declared)) {
+    cine.metadata.transfer_syntax_uid = declared;  // parsed under another name (parse_dicom)
+  }
   cine.metadata.transfer_syntax = io_detail::transfer_syntax_name(cine.metadata.transfer_syntax_uid);
   const char* pi_name = gdcm::PhotometricInterpretation::GetPIString(image.GetPhotometricInterpretation());
   cine.metadata.photometric = pi_name ? pi_name : "";
@@ -594,6 +706,10 @@ Expected<Cine> decode_image(gdcm::ImageReader& reader, const Source& source, con
     // (JPEGCodec::Decode, found by the dicom fuzzer) and take the host process down.
     if (decode_jpeg_baseline_fast(image, header->layout.invert, options, sink)) return cine;
     return tl::unexpected(jpeg_frames_error(source.name, cine, header->frame_count));
+  }
+  if (const auto mpeg = mpeg_codec_of(cine.metadata.transfer_syntax_uid)) {
+    if (auto decoded = decode_mpeg_frames(image, *mpeg, sink, source.name); !decoded) return tl::unexpected(decoded.error());
+    return cine;
   }
   // Never GDCM for these: its JPEG Lossless and JPEG 2000 paths assert, CharLS can spin on damaged scans, and
   // its RLE decoder trusts the offsets and runs (checked before it read the file, but decoded once is enough).
@@ -794,6 +910,19 @@ Expected<Result> parse_dicom(const Source& source, Use use, bool structure_check
     if (!structure_checked) {
       if (auto intact = io_detail::check_dicom_structure(*stream, source.name); !intact) return tl::unexpected(intact.error());
     }
+    // An MPEG syntax GDCM lacks: the bytes in memory, renamed (see kMpegSyntaxGdcmParsesAs).
+    std::string renamed_bytes;
+    std::unique_ptr<MemoryBuffer> renamed_buffer;
+    const auto meta_syntax = find_meta_transfer_syntax(*stream);
+    const bool renamed = meta_syntax && is_mpeg_syntax_gdcm_lacks(meta_syntax->uid);
+    if (renamed) {
+      renamed_bytes.assign(std::istreambuf_iterator<char>(*stream), std::istreambuf_iterator<char>());
+      std::string parsed_as(kMpegSyntaxGdcmParsesAs);
+      parsed_as.resize(meta_syntax->value_length, '\0');
+      renamed_bytes.replace(meta_syntax->value_offset, meta_syntax->value_length, parsed_as);
+      renamed_buffer = std::make_unique<MemoryBuffer>(renamed_bytes.data(), renamed_bytes.size());
+      stream = std::make_unique<std::istream>(renamed_buffer.get());
+    }
     auto reader = std::make_unique<gdcm::ImageReader>();
     reader->SetStream(*stream);
     bool read_ok = false;
@@ -803,6 +932,7 @@ Expected<Result> parse_dicom(const Source& source, Use use, bool structure_check
       read_ok = false;
     }
     if (!read_ok) return tl::unexpected(diagnose_read_failure(source));
+    if (renamed) io_detail::put_bytes(reader->GetFile().GetHeader(), 0x0002, 0x0010, gdcm::VR::UI, meta_syntax->uid);
     return use(std::move(reader));
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::out_of_memory, reading(source.name) + "out of memory");

@@ -77,6 +77,65 @@ std::string av_error_text(int code) {
   return text;
 }
 
+// Decoded pictures to packed 8-bit BGR or RGB through swscale: SWS_BICUBIC into 32-byte aligned rows, as
+// OpenCV's reader converted (so frames stay byte-identical to it). The picture's own size is checked against
+// the declared one first: converting a smaller picture over the declared size is the over-read this prevents.
+class PictureConverter {
+ public:
+  PictureConverter() = default;
+  PictureConverter(const PictureConverter&) = delete;
+  PictureConverter& operator=(const PictureConverter&) = delete;
+  ~PictureConverter() {
+    sws_freeContext(converter_);
+    av_frame_free(&converted_);
+  }
+
+  // `declared` names who declared width x height in the message ("the stream", "Rows and Columns").
+  Expected<void> to_packed(const AVFrame* picture, int width, int height, AVPixelFormat packed_format,
+                           const std::string& what, const std::string& declared, std::vector<std::uint8_t>& out) {
+    if (picture->width <= 0 || picture->height <= 0 || picture->data[0] == nullptr) {
+      return make_error(ErrorCode::malformed, what + "decodes to an empty picture");
+    }
+    if (picture->width != width || picture->height != height) {
+      return make_error(ErrorCode::malformed, what + "decodes to " + std::to_string(picture->width) + "x" +
+                                                  std::to_string(picture->height) + ", " + declared + " declare" +
+                                                  (declared == "the stream" ? "s " : " ") + std::to_string(width) + "x" +
+                                                  std::to_string(height));
+    }
+    const auto pixel_format = static_cast<AVPixelFormat>(picture->format);
+    if (pixel_format == AV_PIX_FMT_NONE || sws_isSupportedInput(pixel_format) == 0) {
+      const char* name = av_get_pix_fmt_name(pixel_format);
+      return make_error(ErrorCode::unsupported,
+                        what + "has the pixel format '" + (name != nullptr ? name : "none") + "', which is not converted");
+    }
+    converter_ = sws_getCachedContext(converter_, width, height, pixel_format, width, height, packed_format, SWS_BICUBIC,
+                                      nullptr, nullptr, nullptr);
+    if (converter_ == nullptr) return make_error(ErrorCode::unsupported, what + "cannot be converted to RGB");
+    if (converted_ == nullptr && (converted_ = av_frame_alloc()) == nullptr) {
+      return make_error(ErrorCode::out_of_memory, what + "out of memory converting it");
+    }
+    if (converted_->width != width || converted_->height != height || converted_->format != packed_format) {
+      av_frame_unref(converted_);
+      converted_->format = packed_format;
+      converted_->width = width;
+      converted_->height = height;
+      if (av_frame_get_buffer(converted_, 32) < 0) return make_error(ErrorCode::out_of_memory, what + "out of memory converting it");
+    }
+    sws_scale(converter_, picture->data, picture->linesize, 0, height, converted_->data, converted_->linesize);
+    const std::size_t row_bytes = static_cast<std::size_t>(width) * 3;
+    out.resize(row_bytes * static_cast<std::size_t>(height));
+    for (int y = 0; y < height; ++y) {
+      std::memcpy(out.data() + row_bytes * static_cast<std::size_t>(y),
+                  converted_->data[0] + static_cast<std::ptrdiff_t>(converted_->linesize[0]) * y, row_bytes);
+    }
+    return {};
+  }
+
+ private:
+  SwsContext* converter_ = nullptr;
+  AVFrame* converted_ = nullptr;
+};
+
 }  // namespace
 
 struct FfmpegVideo::State {
@@ -84,8 +143,7 @@ struct FfmpegVideo::State {
   AVCodecContext* decoder = nullptr;
   AVPacket* packet = nullptr;
   AVFrame* picture = nullptr;
-  AVFrame* converted = nullptr;  // BGR24, rows aligned to 32 bytes as OpenCV's were
-  SwsContext* converter = nullptr;
+  PictureConverter converter;
   int stream = -1;
   int stream_width = 0;  // the decoded pictures' size (before rotation)
   int stream_height = 0;
@@ -101,8 +159,6 @@ struct FfmpegVideo::State {
   State(const State&) = delete;
   State& operator=(const State&) = delete;
   ~State() {
-    sws_freeContext(converter);
-    av_frame_free(&converted);
     av_frame_free(&picture);
     av_packet_free(&packet);
     avcodec_free_context(&decoder);
@@ -149,8 +205,7 @@ Expected<void> FfmpegVideo::State::open(const std::string& path, const char* all
   decoder = avcodec_alloc_context3(codec);
   packet = av_packet_alloc();
   picture = av_frame_alloc();
-  converted = av_frame_alloc();
-  if (decoder == nullptr || packet == nullptr || picture == nullptr || converted == nullptr) {
+  if (decoder == nullptr || packet == nullptr || picture == nullptr) {
     return make_error(ErrorCode::out_of_memory, what + "out of memory opening the decoder");
   }
   if (avcodec_parameters_to_context(decoder, video->codecpar) < 0) {
@@ -170,48 +225,17 @@ Expected<void> FfmpegVideo::State::open(const std::string& path, const char* all
 }
 
 Expected<void> FfmpegVideo::State::convert_picture(std::vector<std::uint8_t>& bgr) {
-  const std::string frame_name = "frame " + std::to_string(frames_returned);
-  if (picture->width <= 0 || picture->height <= 0 || picture->data[0] == nullptr) {
-    return make_error(ErrorCode::malformed, what + frame_name + " decodes to an empty picture");
-  }
   if (stream_width == 0 && stream_height == 0 && frames_returned == 0) {  // the container did not say: the first frame does
     stream_width = picture->width;
     stream_height = picture->height;
     set_display_size();
   }
-  if (picture->width != stream_width || picture->height != stream_height) {
-    return make_error(ErrorCode::malformed, what + frame_name + " decodes to " + std::to_string(picture->width) + "x" +
-                                                std::to_string(picture->height) + ", the stream declares " +
-                                                std::to_string(stream_width) + "x" + std::to_string(stream_height));
-  }
-  const auto pixel_format = static_cast<AVPixelFormat>(picture->format);
-  if (pixel_format == AV_PIX_FMT_NONE || sws_isSupportedInput(pixel_format) == 0) {
-    const char* name = av_get_pix_fmt_name(pixel_format);
-    return make_error(ErrorCode::unsupported,
-                      what + frame_name + " has the pixel format '" + (name != nullptr ? name : "none") + "', which is not converted");
-  }
-  const int width = picture->width;
-  const int height = picture->height;
-  converter = sws_getCachedContext(converter, width, height, pixel_format, width, height, AV_PIX_FMT_BGR24, SWS_BICUBIC,
-                                   nullptr, nullptr, nullptr);
-  if (converter == nullptr) return make_error(ErrorCode::unsupported, what + frame_name + " cannot be converted to RGB");
-  if (converted->width != width || converted->height != height) {
-    av_frame_unref(converted);
-    converted->format = AV_PIX_FMT_BGR24;
-    converted->width = width;
-    converted->height = height;
-    if (av_frame_get_buffer(converted, 32) < 0) return make_error(ErrorCode::out_of_memory, what + "out of memory converting " + frame_name);
-  }
-  sws_scale(converter, picture->data, picture->linesize, 0, height, converted->data, converted->linesize);
-  const std::size_t row_bytes = static_cast<std::size_t>(width) * 3;
-  bgr.resize(row_bytes * static_cast<std::size_t>(height));
-  for (int y = 0; y < height; ++y) {
-    std::memcpy(bgr.data() + row_bytes * static_cast<std::size_t>(y),
-                converted->data[0] + static_cast<std::ptrdiff_t>(converted->linesize[0]) * y, row_bytes);
-  }
+  const std::string frame_name = what + "frame " + std::to_string(frames_returned) + " ";
+  auto converted = converter.to_packed(picture, stream_width, stream_height, AV_PIX_FMT_BGR24, frame_name, "the stream", bgr);
   av_frame_unref(picture);
+  if (!converted) return converted;
   if (info.rotation_degrees != 0) {
-    rotate_bgr(bgr, width, height, info.rotation_degrees, upright);
+    rotate_bgr(bgr, stream_width, stream_height, info.rotation_degrees, upright);
     bgr.swap(upright);
   }
   ++frames_returned;
@@ -270,5 +294,130 @@ Expected<FfmpegVideo> FfmpegVideo::open(const std::string& path, const std::stri
 const VideoStreamInfo& FfmpegVideo::info() const { return state_->info; }
 
 Expected<bool> FfmpegVideo::next_bgr(std::vector<std::uint8_t>& bgr) { return state_->next_bgr(bgr); }
+
+namespace {
+
+AVCodecID codec_id_of(ElementaryCodec codec) {
+  switch (codec) {
+    case ElementaryCodec::mpeg2: return AV_CODEC_ID_MPEG2VIDEO;
+    case ElementaryCodec::h264: return AV_CODEC_ID_H264;
+    case ElementaryCodec::hevc: return AV_CODEC_ID_HEVC;
+  }
+  return AV_CODEC_ID_NONE;
+}
+
+// Parser, decoder and their buffers for one elementary stream.
+class ElementaryDecoder {
+ public:
+  ElementaryDecoder(int width, int height, int max_frames, const std::string& what,
+                    const std::function<void(int, const std::uint8_t*)>& on_frame)
+      : width_(width), height_(height), max_frames_(max_frames), what_(what), on_frame_(on_frame) {}
+  ElementaryDecoder(const ElementaryDecoder&) = delete;
+  ElementaryDecoder& operator=(const ElementaryDecoder&) = delete;
+  ~ElementaryDecoder() {
+    av_parser_close(parser_);
+    av_frame_free(&picture_);
+    av_packet_free(&packet_);
+    avcodec_free_context(&decoder_);
+  }
+
+  Expected<void> open(AVCodecID id) {
+    const AVCodec* codec = avcodec_find_decoder(id);
+    if (codec == nullptr) return make_error(ErrorCode::unsupported, what_ + "decoder is not in this FFmpeg build");
+    parser_ = av_parser_init(id);
+    decoder_ = avcodec_alloc_context3(codec);
+    packet_ = av_packet_alloc();
+    picture_ = av_frame_alloc();
+    if (parser_ == nullptr || decoder_ == nullptr || packet_ == nullptr || picture_ == nullptr) {
+      return make_error(ErrorCode::out_of_memory, what_ + "decoder could not be set up");
+    }
+    decoder_->thread_count = 1;
+    if (const int r = avcodec_open2(decoder_, codec, nullptr); r < 0) {
+      return make_error(ErrorCode::malformed, what_ + "decoder refuses it (" + av_error_text(r) + ")");
+    }
+    return {};
+  }
+
+  // The whole stream, then the parser's and the decoder's buffered pictures.
+  Expected<int> run(const std::uint8_t* data, std::size_t size) {
+    // The parser reads up to AV_INPUT_BUFFER_PADDING_SIZE bytes past the end it is given: a zero-padded copy.
+    if (size > (std::size_t{1} << 40)) return make_error(ErrorCode::too_large, what_ + "is larger than 1 TiB");
+    std::vector<std::uint8_t> padded(size + AV_INPUT_BUFFER_PADDING_SIZE, 0);
+    std::memcpy(padded.data(), data, size);
+    const std::uint8_t* at = padded.data();
+    std::size_t left = size;
+    while (left > 0) {
+      const int chunk = static_cast<int>(std::min<std::size_t>(left, 1 << 20));
+      const int used = av_parser_parse2(parser_, decoder_, &packet_->data, &packet_->size, at, chunk, AV_NOPTS_VALUE,
+                                        AV_NOPTS_VALUE, 0);
+      if (used < 0) return make_error(ErrorCode::malformed, what_ + "cannot be split into pictures");
+      at += used;
+      left -= static_cast<std::size_t>(used);
+      if (packet_->size > 0) {
+        if (auto ok = decode(packet_); !ok) return tl::unexpected(ok.error());
+      } else if (used == 0) {
+        break;  // the parser takes nothing more and gives nothing: what is left cannot be a picture
+      }
+    }
+    for (;;) {  // the parser's last picture
+      av_parser_parse2(parser_, decoder_, &packet_->data, &packet_->size, nullptr, 0, AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+      if (packet_->size <= 0) break;
+      if (auto ok = decode(packet_); !ok) return tl::unexpected(ok.error());
+    }
+    if (auto ok = decode(nullptr); !ok) return tl::unexpected(ok.error());  // drain the decoder
+    return frames_;
+  }
+
+ private:
+  Expected<void> decode(const AVPacket* packet) {
+    if (const int r = avcodec_send_packet(decoder_, packet); r < 0 && r != AVERROR_EOF) {
+      return make_error(ErrorCode::malformed, what_ + "picture " + std::to_string(frames_ + 1) + " cannot be decoded (" +
+                                                  av_error_text(r) + ")");
+    }
+    for (;;) {
+      const int r = avcodec_receive_frame(decoder_, picture_);
+      if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return {};
+      const std::string picture_name = what_ + "picture " + std::to_string(frames_ + 1) + " ";
+      if (r < 0) return make_error(ErrorCode::malformed, picture_name + "cannot be decoded (" + av_error_text(r) + ")");
+      if ((picture_->flags & AV_FRAME_FLAG_CORRUPT) != 0 || picture_->decode_error_flags != 0) {
+        av_frame_unref(picture_);
+        return make_error(ErrorCode::malformed, picture_name + "is damaged (the decoder concealed errors in it)");
+      }
+      if (frames_ >= max_frames_) {
+        av_frame_unref(picture_);
+        return make_error(ErrorCode::malformed, what_ + "holds more pictures than the " + std::to_string(max_frames_) +
+                                                    " frames declared (Number of Frames)");
+      }
+      auto converted = converter_.to_packed(picture_, width_, height_, AV_PIX_FMT_RGB24, picture_name, "Rows and Columns", rgb_);
+      av_frame_unref(picture_);
+      if (!converted) return converted;
+      on_frame_(frames_, rgb_.data());
+      ++frames_;
+    }
+  }
+
+  int width_, height_, max_frames_;
+  std::string what_;
+  const std::function<void(int, const std::uint8_t*)>& on_frame_;
+  AVCodecParserContext* parser_ = nullptr;
+  AVCodecContext* decoder_ = nullptr;
+  AVPacket* packet_ = nullptr;
+  AVFrame* picture_ = nullptr;
+  PictureConverter converter_;
+  std::vector<std::uint8_t> rgb_;
+  int frames_ = 0;
+};
+
+}  // namespace
+
+Expected<int> decode_elementary_stream(ElementaryCodec codec, const std::uint8_t* data, std::size_t size, int width,
+                                       int height, int max_frames, const std::string& what,
+                                       const std::function<void(int, const std::uint8_t*)>& on_frame) {
+  quiet_ffmpeg_log_once();
+  if (data == nullptr || size == 0) return make_error(ErrorCode::malformed, what + "is empty");
+  ElementaryDecoder decoder(width, height, max_frames, what, on_frame);
+  if (auto ok = decoder.open(codec_id_of(codec)); !ok) return tl::unexpected(ok.error());
+  return decoder.run(data, size);
+}
 
 }  // namespace echo::io_detail

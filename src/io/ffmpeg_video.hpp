@@ -9,7 +9,9 @@
 // The conversion is the one OpenCV makes (BGR24 through swscale, SWS_BICUBIC, 32-byte aligned rows), so frames
 // are byte-identical to what the OpenCV path gave (checked on the dev set and on our own AVI / MP4 files).
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,5 +57,17 @@ class FfmpegVideo {
   explicit FfmpegVideo(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+
+// The video codecs of DICOM's MPEG transfer syntaxes (PS3.5 8.2.5 to 8.2.8, 8.2.14): the Pixel Data's
+// fragments, joined, are one elementary stream of all the frames.
+enum class ElementaryCodec { mpeg2, h264, hevc };
+
+// Decodes such a stream picture by picture through FFmpeg's parser and decoder (one thread, no demuxer).
+// Every picture must be width x height (else malformed, nothing converted) and marked undamaged by the decoder;
+// `on_frame(index, rgb)` gets each as packed RGB, width * 3 bytes a row. More than `max_frames` pictures is an
+// error. Returns the number of pictures. `what` prefixes every message ("reading 'x.dcm': the H.264 stream's ").
+Expected<int> decode_elementary_stream(ElementaryCodec codec, const std::uint8_t* data, std::size_t size, int width,
+                                       int height, int max_frames, const std::string& what,
+                                       const std::function<void(int, const std::uint8_t*)>& on_frame);
 
 }  // namespace echo::io_detail

@@ -134,8 +134,15 @@ std::string transfer_syntax_name(const std::string& uid) {
       {"1.2.840.10008.1.2.4.90", "JPEG 2000 Image Compression (Lossless Only)"},
       {"1.2.840.10008.1.2.4.91", "JPEG 2000 Image Compression"},
       {"1.2.840.10008.1.2.5", "RLE Lossless"},
-      {"1.2.840.10008.1.2.4.100", "MPEG2 Main Profile"},
-      {"1.2.840.10008.1.2.4.102", "MPEG-4 AVC/H.264 High Profile"},
+      {"1.2.840.10008.1.2.4.100", "MPEG2 Main Profile / Main Level"},
+      {"1.2.840.10008.1.2.4.101", "MPEG2 Main Profile / High Level"},
+      {"1.2.840.10008.1.2.4.102", "MPEG-4 AVC/H.264 High Profile / Level 4.1"},
+      {"1.2.840.10008.1.2.4.103", "MPEG-4 AVC/H.264 BD-compatible High Profile / Level 4.1"},
+      {"1.2.840.10008.1.2.4.104", "MPEG-4 AVC/H.264 High Profile / Level 4.2 For 2D Video"},
+      {"1.2.840.10008.1.2.4.105", "MPEG-4 AVC/H.264 High Profile / Level 4.2 For 3D Video"},
+      {"1.2.840.10008.1.2.4.106", "MPEG-4 AVC/H.264 Stereo High Profile / Level 4.2"},
+      {"1.2.840.10008.1.2.4.107", "HEVC/H.265 Main Profile / Level 5.1"},
+      {"1.2.840.10008.1.2.4.108", "HEVC/H.265 Main 10 Profile / Level 5.1"},
   };
   for (const auto& e : kNames) {
     if (uid == e.uid) return e.name;
