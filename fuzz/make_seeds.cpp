@@ -74,6 +74,12 @@ void dicom_seeds(const fs::path& out, const echo::Cine& cine, const fs::path& sc
   big_endian.big_endian = true;
   must(echo::write_dicom_file(cine, (scratch / "seed.dcm").string(), big_endian), "big-endian seed");
   save(out / "dicom" / "none_big_endian.dcm", read_all(scratch / "seed.dcm"));
+  // An H.264 loop (decoded through FFmpeg's parser and decoder); only where FFmpeg has libx264.
+  echo::DicomWriteOptions h264;
+  h264.compression = echo::DicomCompression::h264;
+  if (echo::write_dicom_file(cine, (scratch / "seed.dcm").string(), h264)) {
+    save(out / "dicom" / "h264.dcm", read_all(scratch / "seed.dcm"));
+  }
 }
 
 void video_seeds(const fs::path& out, const echo::Cine& cine, const fs::path& scratch) {

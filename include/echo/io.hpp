@@ -79,11 +79,13 @@ Expected<Cine> cine_from_frames(const FrameView* frames, int frame_count,
                                 const Calibration& calibration, const ReadOptions& options = {},
                                 int gray16_bits_stored = 16);
 
-enum class DicomCompression { none, jpeg_baseline, jpeg_lossless, jpeg_ls, jpeg2000, rle };
+// h264 writes the grey loop as one 4:2:0 H.264 High Profile 4.1 stream (YBR_PARTIAL_420, through libx264 when
+// FFmpeg has it; even rows and columns). No MPEG-2: DICOM allows its syntaxes at 25 and 30 fps only.
+enum class DicomCompression { none, jpeg_baseline, jpeg_lossless, jpeg_ls, jpeg2000, rle, h264 };
 
 struct DicomWriteOptions {
   DicomCompression compression = DicomCompression::jpeg_baseline;
-  int jpeg_quality = 90;
+  int jpeg_quality = 90;      // also the H.264 quality: CRF 5 + (100 - q) / 2
   bool write_color = false;  // write RGB (YBR_FULL_422 for JPEG baseline) from Cine::color when every frame has colour
   std::string patient_name = "PHANTOM^SYNTHETIC";  // clearly synthetic, non-identifying
   std::string patient_id = "SYNTH-0000";

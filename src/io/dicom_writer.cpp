@@ -10,10 +10,12 @@
 #include <gdcmImageChangeTransferSyntax.h>
 #include <gdcmItem.h>
 #include <gdcmJPEGCodec.h>
+#include <gdcmSequenceOfFragments.h>
 #include <gdcmSequenceOfItems.h>
 #include <gdcmWriter.h>
 
 #include "echo/file_io.hpp"
+#include "io/ffmpeg_video.hpp"
 #include "io/gdcm_util.hpp"
 #include "io/io_internal.hpp"
 
@@ -189,15 +191,37 @@ gdcm::TransferSyntax target_syntax(const DicomWriteOptions& o) {
     case DicomCompression::jpeg_ls: return gdcm::TransferSyntax::JPEGLSLossless;
     case DicomCompression::jpeg2000: return gdcm::TransferSyntax::JPEG2000Lossless;
     case DicomCompression::rle: return gdcm::TransferSyntax::RLELossless;
+    case DicomCompression::h264: return gdcm::TransferSyntax::MPEG4AVCH264HighProfileLevel4_1;
   }
   return gdcm::TransferSyntax::ExplicitVRLittleEndian;
 }
+
+bool is_mpeg(DicomCompression compression) { return compression == DicomCompression::h264; }
 
 struct EncodedPixels {
   gdcm::DataElement pixel_data;
   gdcm::PhotometricInterpretation photometric;
   unsigned planar_configuration = 0;
 };
+
+// The grey loop as one H.264 stream in one fragment (PS3.5 8.2.7), after an empty offset table.
+Expected<EncodedPixels> encode_mpeg(const Cine& cine, const DicomWriteOptions& o, const std::string& path) {
+  const int crf = 5 + (100 - std::clamp(o.jpeg_quality, 1, 100)) / 2;
+  auto stream = io_detail::encode_elementary_stream(io_detail::ElementaryCodec::h264, cine.gray.data(), cine.frame_count(),
+                                                    cine.rows, cine.cols, crf, writing(path));
+  if (!stream) return tl::unexpected(stream.error());
+  if (stream->size() % 2 != 0) stream->push_back('\0');
+  if (stream->size() > 0xFFFFFFF0ULL) return make_error(ErrorCode::too_large, writing(path) + "the stream does not fit in one fragment");
+  gdcm::SmartPointer<gdcm::SequenceOfFragments> fragments = new gdcm::SequenceOfFragments;
+  gdcm::Fragment fragment;
+  fragment.SetByteValue(stream->data(), static_cast<std::uint32_t>(stream->size()));
+  fragments->AddFragment(fragment);
+  EncodedPixels out;
+  out.pixel_data = gdcm::DataElement(gdcm::Tag(0x7fe0, 0x0010), gdcm::VL(0xFFFFFFFF), gdcm::VR::OB);
+  out.pixel_data.SetValue(*fragments);
+  out.photometric = gdcm::PhotometricInterpretation::YBR_PARTIAL_420;
+  return out;
+}
 
 Expected<EncodedPixels> encode_pixels(const Cine& cine, const PixelPayload& payload, const DicomWriteOptions& o,
                                       const std::string& path) {
@@ -221,6 +245,7 @@ Expected<EncodedPixels> encode_pixels(const Cine& cine, const PixelPayload& payl
   image.SetDataElement(pixel_data);
 
   EncodedPixels out;
+  if (is_mpeg(o.compression)) return encode_mpeg(cine, o, path);
   if (o.compression == DicomCompression::none) {
     out.pixel_data = pixel_data;
     out.photometric = image.GetPhotometricInterpretation();
@@ -270,7 +295,8 @@ Expected<void> write_dicom(const Cine& cine, const std::string& path, const Dico
   if (options.big_endian && options.compression != DicomCompression::none) {
     return make_error(ErrorCode::invalid_argument, writing(path) + "big endian is only defined for uncompressed data");
   }
-  const PixelPayload payload = native_pixels(cine, options.write_color && every_frame_has_colour(cine));
+  const bool mpeg = is_mpeg(options.compression);  // grey only, as 4:2:0 colour samples
+  const PixelPayload payload = native_pixels(cine, !mpeg && options.write_color && every_frame_has_colour(cine));
   auto encoded = encode_pixels(cine, payload, options, path);
   if (!encoded) return tl::unexpected(encoded.error());
 
@@ -300,10 +326,10 @@ Expected<void> write_dicom(const Cine& cine, const std::string& path, const Dico
   put_bytes(ds, 0x0020, 0x000e, gdcm::VR::UI, derived_uid(hash, 2));
   put_bytes(ds, 0x0020, 0x0013, gdcm::VR::IS, "1");
 
-  put_us(ds, 0x0028, 0x0002, payload.colour ? 3 : 1);
+  put_us(ds, 0x0028, 0x0002, payload.colour || mpeg ? 3 : 1);
   const char* pi = gdcm::PhotometricInterpretation::GetPIString(encoded->photometric);
   put_bytes(ds, 0x0028, 0x0004, gdcm::VR::CS, pi ? pi : "MONOCHROME2");
-  if (payload.colour) put_us(ds, 0x0028, 0x0006, static_cast<int>(encoded->planar_configuration));
+  if (payload.colour || mpeg) put_us(ds, 0x0028, 0x0006, static_cast<int>(encoded->planar_configuration));
   put_bytes(ds, 0x0028, 0x0008, gdcm::VR::IS, std::to_string(cine.frame_count()));
   if (increment_tag != 0) {
     put_bytes(ds, 0x0028, 0x0009, gdcm::VR::AT,
@@ -316,9 +342,9 @@ Expected<void> write_dicom(const Cine& cine, const std::string& path, const Dico
   put_us(ds, 0x0028, 0x0101, 8);
   put_us(ds, 0x0028, 0x0102, 7);
   put_us(ds, 0x0028, 0x0103, 0);
-  if (options.compression == DicomCompression::jpeg_baseline) {
+  if (options.compression == DicomCompression::jpeg_baseline || mpeg) {
     put_bytes(ds, 0x0028, 0x2110, gdcm::VR::CS, "01");
-    put_bytes(ds, 0x0028, 0x2114, gdcm::VR::CS, "ISO_10918_1");
+    put_bytes(ds, 0x0028, 0x2114, gdcm::VR::CS, mpeg ? "ISO_14496_10" : "ISO_10918_1");
   }
   ds.Replace(encoded->pixel_data);
 
@@ -345,6 +371,7 @@ const char* dicom_compression_name(DicomCompression compression) noexcept {
     case DicomCompression::jpeg_ls: return "jpeg_ls";
     case DicomCompression::jpeg2000: return "jpeg2000";
     case DicomCompression::rle: return "rle";
+    case DicomCompression::h264: return "h264";
   }
   return "unknown";
 }

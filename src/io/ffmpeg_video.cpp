@@ -10,6 +10,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 #include <libavutil/log.h>
+#include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 }
@@ -418,6 +419,107 @@ Expected<int> decode_elementary_stream(ElementaryCodec codec, const std::uint8_t
   ElementaryDecoder decoder(width, height, max_frames, what, on_frame);
   if (auto ok = decoder.open(codec_id_of(codec)); !ok) return tl::unexpected(ok.error());
   return decoder.run(data, size);
+}
+
+namespace {
+
+// One encoder and its frame and packet, freed together.
+struct Encoder {
+  AVCodecContext* context = nullptr;
+  AVFrame* frame = nullptr;
+  AVPacket* packet = nullptr;
+  Encoder() = default;
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+  ~Encoder() {
+    av_packet_free(&packet);
+    av_frame_free(&frame);
+    avcodec_free_context(&context);
+  }
+  // Sends `input` (nullptr: end of stream) and appends every packet the encoder gives back.
+  bool send(const AVFrame* input, std::string& stream) {
+    if (avcodec_send_frame(context, input) < 0) return false;
+    for (;;) {
+      const int r = avcodec_receive_packet(context, packet);
+      if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return true;
+      if (r < 0) return false;
+      stream.append(reinterpret_cast<const char*>(packet->data), static_cast<std::size_t>(packet->size));
+      av_packet_unref(packet);
+    }
+  }
+};
+
+const char* encoder_name(ElementaryCodec codec) {
+  switch (codec) {
+    case ElementaryCodec::mpeg2: return "mpeg2video";
+    case ElementaryCodec::h264: return "libx264";
+    case ElementaryCodec::hevc: return "libx265";
+  }
+  return "";
+}
+
+}  // namespace
+
+Expected<std::string> encode_elementary_stream(ElementaryCodec codec, const std::uint8_t* gray, int frames, int rows,
+                                               int cols, int quality, const std::string& what) {
+  quiet_ffmpeg_log_once();
+  if (gray == nullptr || frames <= 0 || rows <= 0 || cols <= 0 || rows % 2 != 0 || cols % 2 != 0) {
+    return make_error(ErrorCode::invalid_argument, what + "MPEG 4:2:0 needs frames with an even number of rows and columns");
+  }
+  const AVCodec* found = avcodec_find_encoder_by_name(encoder_name(codec));
+  if (found == nullptr) {
+    return make_error(ErrorCode::unsupported, what + "this FFmpeg build has no " + encoder_name(codec) + " encoder");
+  }
+  Encoder encoder;
+  encoder.context = avcodec_alloc_context3(found);
+  encoder.frame = av_frame_alloc();
+  encoder.packet = av_packet_alloc();
+  if (encoder.context == nullptr || encoder.frame == nullptr || encoder.packet == nullptr) {
+    return make_error(ErrorCode::out_of_memory, what + "out of memory setting up the encoder");
+  }
+  AVCodecContext* c = encoder.context;
+  c->width = cols;
+  c->height = rows;
+  c->time_base = {1, 25};
+  c->framerate = {25, 1};
+  c->pix_fmt = AV_PIX_FMT_YUV420P;
+  c->gop_size = 6;
+  c->max_b_frames = 2;
+  c->thread_count = 1;
+  if (codec == ElementaryCodec::mpeg2) {
+    c->flags |= AV_CODEC_FLAG_QSCALE;
+    c->global_quality = FF_QP2LAMBDA * std::clamp(quality, 2, 31);
+  } else {
+    av_opt_set(c->priv_data, "crf", std::to_string(std::clamp(quality, 0, 51)).c_str(), 0);
+    if (codec == ElementaryCodec::hevc) av_opt_set(c->priv_data, "x265-params", "log-level=none:pools=none:frame-threads=1", 0);
+  }
+  if (const int r = avcodec_open2(c, found, nullptr); r < 0) {
+    return make_error(ErrorCode::internal, what + "the " + encoder_name(codec) + " encoder refused its settings (" + av_error_text(r) + ")");
+  }
+  AVFrame* frame = encoder.frame;
+  frame->format = AV_PIX_FMT_YUV420P;
+  frame->width = cols;
+  frame->height = rows;
+  if (av_frame_get_buffer(frame, 0) < 0) return make_error(ErrorCode::out_of_memory, what + "out of memory for a frame");
+  std::string stream;
+  const std::size_t frame_bytes = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+  for (int i = 0; i < frames; ++i) {
+    if (av_frame_make_writable(frame) < 0) return make_error(ErrorCode::out_of_memory, what + "out of memory for a frame");
+    const std::uint8_t* source = gray + frame_bytes * static_cast<std::size_t>(i);
+    for (int y = 0; y < rows; ++y) {
+      std::uint8_t* luma = frame->data[0] + static_cast<std::ptrdiff_t>(frame->linesize[0]) * y;
+      for (int x = 0; x < cols; ++x) luma[x] = static_cast<std::uint8_t>(16 + (source[y * cols + x] * 219 + 127) / 255);
+    }
+    for (int plane = 1; plane < 3; ++plane) {
+      for (int y = 0; y < rows / 2; ++y) {
+        std::memset(frame->data[plane] + static_cast<std::ptrdiff_t>(frame->linesize[plane]) * y, 128, static_cast<std::size_t>(cols / 2));
+      }
+    }
+    frame->pts = i;
+    if (!encoder.send(frame, stream)) return make_error(ErrorCode::internal, what + "encoding frame " + std::to_string(i) + " failed");
+  }
+  if (!encoder.send(nullptr, stream)) return make_error(ErrorCode::internal, what + "finishing the stream failed");
+  return stream;
 }
 
 }  // namespace echo::io_detail

@@ -70,4 +70,12 @@ Expected<int> decode_elementary_stream(ElementaryCodec codec, const std::uint8_t
                                        int height, int max_frames, const std::string& what,
                                        const std::function<void(int, const std::uint8_t*)>& on_frame);
 
+// Encodes grey frames (rows x cols bytes each, consecutive) as one elementary stream: 4:2:0 with the grey as
+// limited-range luma and neutral chroma, intra frame every 6, B-frames, one thread (the same frames give the
+// same bytes). MPEG-2 by libavcodec's own encoder (`quality` = its fixed quantiser, 2 best .. 31), H.264 and
+// HEVC by libx264 / libx265 (`quality` = CRF, 0 best .. 51), unsupported when this FFmpeg build lacks them.
+// rows and cols must be even. The stream's nominal rate is 25 fps: DICOM carries the real timing.
+Expected<std::string> encode_elementary_stream(ElementaryCodec codec, const std::uint8_t* gray, int frames, int rows,
+                                               int cols, int quality, const std::string& what);
+
 }  // namespace echo::io_detail

@@ -14,12 +14,8 @@
 #include <gdcmSequenceOfFragments.h>
 #include <gdcmWriter.h>
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavutil/opt.h>
-}
-
 #include "echo/io.hpp"
+#include "io/ffmpeg_video.hpp"
 #include "io/gdcm_util.hpp"
 #include "test_support.hpp"
 
@@ -49,57 +45,12 @@ echo::Cine moving_disc_cine(int frames) {
   return cine;
 }
 
-// The cine encoded by libavcodec's `encoder_name` (yuv420p, limited range, grey, B-frames) as one elementary
-// stream; empty when this FFmpeg build has no such encoder.
-std::string encode_stream(const echo::Cine& cine, const char* encoder_name) {
-  const AVCodec* codec = avcodec_find_encoder_by_name(encoder_name);
-  if (codec == nullptr) return "";
-  AVCodecContext* context = avcodec_alloc_context3(codec);
-  context->width = cine.cols;
-  context->height = cine.rows;
-  context->time_base = {1, 25};
-  context->framerate = {25, 1};
-  context->pix_fmt = AV_PIX_FMT_YUV420P;
-  context->gop_size = 6;
-  context->max_b_frames = 2;
-  context->thread_count = 1;
-  context->bit_rate = 4000000;
-  if (std::string(encoder_name) != "mpeg2video") av_opt_set(context->priv_data, "crf", "10", 0);
-  if (std::string(encoder_name) == "libx265") av_opt_set(context->priv_data, "x265-params", "log-level=none", 0);
-  std::string stream;
-  if (avcodec_open2(context, codec, nullptr) == 0) {
-    AVFrame* frame = av_frame_alloc();
-    frame->format = AV_PIX_FMT_YUV420P;
-    frame->width = cine.cols;
-    frame->height = cine.rows;
-    av_frame_get_buffer(frame, 0);
-    AVPacket* packet = av_packet_alloc();
-    const auto send = [&](AVFrame* f) {
-      avcodec_send_frame(context, f);
-      while (avcodec_receive_packet(context, packet) == 0) {
-        stream.append(reinterpret_cast<const char*>(packet->data), static_cast<std::size_t>(packet->size));
-        av_packet_unref(packet);
-      }
-    };
-    for (int i = 0; i < cine.frame_count(); ++i) {
-      av_frame_make_writable(frame);
-      for (int y = 0; y < cine.rows; ++y) {
-        for (int x = 0; x < cine.cols; ++x) {
-          frame->data[0][y * frame->linesize[0] + x] = static_cast<std::uint8_t>(16 + std::lround(cine.frame(i)[y * cine.cols + x] * 219.0 / 255.0));
-        }
-      }
-      for (int plane = 1; plane < 3; ++plane) {
-        for (int y = 0; y < cine.rows / 2; ++y) std::memset(frame->data[plane] + y * frame->linesize[plane], 128, static_cast<std::size_t>(cine.cols / 2));
-      }
-      frame->pts = i;
-      send(frame);
-    }
-    send(nullptr);
-    av_packet_free(&packet);
-    av_frame_free(&frame);
-  }
-  avcodec_free_context(&context);
-  return stream;
+// The cine as one elementary stream by the library's own encoder (libavcodec MPEG-2, libx264, libx265); empty
+// when this FFmpeg build has no such encoder.
+std::string encode_stream(const echo::Cine& cine, echo::io_detail::ElementaryCodec codec) {
+  auto stream = echo::io_detail::encode_elementary_stream(codec, cine.gray.data(), cine.frame_count(), cine.rows,
+                                                          cine.cols, codec == echo::io_detail::ElementaryCodec::mpeg2 ? 3 : 10, "");
+  return stream ? *stream : std::string();
 }
 
 struct Declared {
@@ -163,8 +114,11 @@ double mean_abs_diff(const std::vector<std::uint8_t>& a, const std::vector<std::
   return a.empty() ? 0.0 : sum / static_cast<double>(a.size());
 }
 
+using echo::io_detail::ElementaryCodec;
+
 struct SyntaxCase {
   const char* uid;
+  ElementaryCodec codec;
   const char* encoder;
 };
 
@@ -172,7 +126,7 @@ class MpegDicom : public testing::TestWithParam<SyntaxCase> {};
 
 TEST_P(MpegDicom, LoopDecodesWithItsTimingAndCalibration) {
   const echo::Cine original = moving_disc_cine(9);
-  const std::string stream = encode_stream(original, GetParam().encoder);
+  const std::string stream = encode_stream(original, GetParam().codec);
   if (stream.empty()) GTEST_SKIP() << "this FFmpeg build has no " << GetParam().encoder << " encoder to make the test loop";
   const std::string uid = GetParam().uid;
   const std::string path = mpeg_dicom(original, stream, uid, "mpeg" + uid.substr(uid.rfind('.') + 1) + ".dcm");
@@ -202,12 +156,12 @@ TEST_P(MpegDicom, LoopDecodesWithItsTimingAndCalibration) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Syntaxes, MpegDicom,
-                         testing::Values(SyntaxCase{"1.2.840.10008.1.2.4.100", "mpeg2video"},
-                                         SyntaxCase{"1.2.840.10008.1.2.4.101", "mpeg2video"},
-                                         SyntaxCase{"1.2.840.10008.1.2.4.102", "libx264"},
-                                         SyntaxCase{"1.2.840.10008.1.2.4.103", "libx264"},
-                                         SyntaxCase{"1.2.840.10008.1.2.4.104", "libx264"},
-                                         SyntaxCase{"1.2.840.10008.1.2.4.107", "libx265"}),
+                         testing::Values(SyntaxCase{"1.2.840.10008.1.2.4.100", ElementaryCodec::mpeg2, "mpeg2video"},
+                                         SyntaxCase{"1.2.840.10008.1.2.4.101", ElementaryCodec::mpeg2, "mpeg2video"},
+                                         SyntaxCase{"1.2.840.10008.1.2.4.102", ElementaryCodec::h264, "libx264"},
+                                         SyntaxCase{"1.2.840.10008.1.2.4.103", ElementaryCodec::h264, "libx264"},
+                                         SyntaxCase{"1.2.840.10008.1.2.4.104", ElementaryCodec::h264, "libx264"},
+                                         SyntaxCase{"1.2.840.10008.1.2.4.107", ElementaryCodec::hevc, "libx265"}),
                          [](const testing::TestParamInfo<SyntaxCase>& param) {
                            const std::string uid = param.param.uid;
                            return "ts_" + uid.substr(uid.rfind('.') + 1);
@@ -217,7 +171,7 @@ INSTANTIATE_TEST_SUITE_P(Syntaxes, MpegDicom,
 // an error that says so, never a loop with missing frames or a picture copied over a different size.
 TEST(MpegDicomErrors, FrameCountAndSizeMustMatchTheStream) {
   const echo::Cine original = moving_disc_cine(9);
-  const std::string stream = encode_stream(original, "mpeg2video");
+  const std::string stream = encode_stream(original, ElementaryCodec::mpeg2);
   ASSERT_FALSE(stream.empty()) << "libavcodec always has its own MPEG-2 encoder";
   const std::string uid = "1.2.840.10008.1.2.4.100";
   const auto error_of = [](const std::string& path) {
@@ -239,7 +193,7 @@ TEST(MpegDicomErrors, FrameCountAndSizeMustMatchTheStream) {
 // A stream cut short or with bytes flipped gives an error (damaged or missing pictures), never a loop.
 TEST(MpegDicomErrors, DamagedStreamIsAnError) {
   const echo::Cine original = moving_disc_cine(9);
-  const std::string stream = encode_stream(original, "mpeg2video");
+  const std::string stream = encode_stream(original, ElementaryCodec::mpeg2);
   ASSERT_FALSE(stream.empty());
   const std::string uid = "1.2.840.10008.1.2.4.100";
   auto cut = echo::read_file(mpeg_dicom(original, stream.substr(0, stream.size() / 2), uid, "cut.dcm"));
@@ -251,6 +205,34 @@ TEST(MpegDicomErrors, DamagedStreamIsAnError) {
   auto damaged = echo::read_file(mpeg_dicom(original, flipped, uid, "flipped.dcm"));
   ASSERT_FALSE(damaged.has_value()) << "64 flipped bytes in the middle of the stream decoded as a clean loop";
   EXPECT_EQ(damaged.error().code, echo::ErrorCode::malformed) << damaged.error().message;
+}
+
+// Our own writer's H.264 loop (DicomCompression::h264, `echoa synth --format dicom-h264`) reads back.
+TEST(MpegDicomWriter, H264LoopReadsBackWithItsTimingAndCalibration) {
+  const echo::Cine original = moving_disc_cine(12);
+  const std::string path = (echo_test::scratch_dir() / "written_h264.dcm").string();
+  echo::DicomWriteOptions options;
+  options.compression = echo::DicomCompression::h264;
+  auto written = echo::write_dicom_file(original, path, options);
+  if (!written && written.error().code == echo::ErrorCode::unsupported) GTEST_SKIP() << written.error().message;
+  ASSERT_TRUE(written.has_value()) << written.error().message;
+  auto read = echo::read_file(path);
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_EQ(read->metadata.transfer_syntax_uid, "1.2.840.10008.1.2.4.102");
+  ASSERT_EQ(read->frame_count(), 12);
+  EXPECT_NEAR(read->fps(), 25.0, 1e-9);
+  EXPECT_NEAR(read->calibration.mm_per_px_x, 0.3, 1e-6);
+  for (int f = 0; f < 12; ++f) {
+    const std::vector<std::uint8_t> a(original.frame(f), original.frame(f) + original.frame_bytes());
+    const std::vector<std::uint8_t> b(read->frame(f), read->frame(f) + read->frame_bytes());
+    EXPECT_LT(mean_abs_diff(a, b), 4.0) << "frame " << f;
+  }
+  echo::Cine odd = moving_disc_cine(2);
+  odd.cols = 127;
+  odd.gray.resize(static_cast<std::size_t>(2 * odd.rows * odd.cols));
+  auto refused = echo::write_dicom_file(odd, (echo_test::scratch_dir() / "odd_h264.dcm").string(), options);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, echo::ErrorCode::invalid_argument) << refused.error().message;
 }
 
 }  // namespace

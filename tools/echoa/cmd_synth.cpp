@@ -43,7 +43,8 @@ const char* kUsage =
     "  --no-respiration      no respiratory motion\n"
     "  --smooth              smooth LV shape (elliptic cross-sections, uniform wall motion)\n"
     "  --labels              also write the chamber label maps (NAME.labels.npy)\n"
-    "  --format F            dicom (JPEG baseline, default), dicom-raw (uncompressed), avi, mp4, png\n"
+    "  --format F            dicom (JPEG baseline, default), dicom-raw (uncompressed), dicom-h264 (grey\n"
+    "                        loop as one H.264 stream; even sizes), avi, mp4, png\n"
     "  --out FILE            output file (png: FILE_0000.png, ...); truth in FILE.truth.json and\n"
     "                        FILE.lv_masks.npy (FILE without its extension)\n"
     "dataset options:\n"
@@ -53,7 +54,7 @@ const char* kUsage =
     "  --views a4c,a2c       views to draw from (default both)\n"
     "  --seed S              dataset seed: the same seed gives the same dataset\n";
 
-enum class Format { dicom, dicom_raw, avi, mp4, png };
+enum class Format { dicom, dicom_raw, dicom_h264, avi, mp4, png };
 
 struct Options {
   echo::SynthParams params;
@@ -136,6 +137,7 @@ std::string parse(int argc, char** argv, Options& o) {
       const std::string f = argv[++i];
       if (f == "dicom") o.format = Format::dicom;
       else if (f == "dicom-raw") o.format = Format::dicom_raw;
+      else if (f == "dicom-h264") o.format = Format::dicom_h264;
       else if (f == "avi") o.format = Format::avi;
       else if (f == "mp4") o.format = Format::mp4;
       else if (f == "png") o.format = Format::png;
@@ -212,9 +214,12 @@ echo::Expected<void> write_image(const echo::SynthCase& c, Format format, const 
                                  const std::string& stem, std::vector<std::string>& written) {
   switch (format) {
     case Format::dicom:
-    case Format::dicom_raw: {
+    case Format::dicom_raw:
+    case Format::dicom_h264: {
       echo::DicomWriteOptions w;
-      w.compression = format == Format::dicom ? echo::DicomCompression::jpeg_baseline : echo::DicomCompression::none;
+      w.compression = format == Format::dicom         ? echo::DicomCompression::jpeg_baseline
+                      : format == Format::dicom_h264  ? echo::DicomCompression::h264
+                                                      : echo::DicomCompression::none;
       w.write_color = !c.cine.color.empty() && static_cast<int>(c.cine.color.size()) == c.cine.frame_count();
       w.patient_name = "PHANTOM^SYNTHETIC";
       w.patient_id = "SYNTH-" + std::to_string(c.truth.params.seed);
@@ -255,7 +260,8 @@ echo::Expected<void> write_case(const echo::SynthCase& c, Format format, const s
 const char* extension(Format f) {
   switch (f) {
     case Format::dicom:
-    case Format::dicom_raw: return ".dcm";
+    case Format::dicom_raw:
+    case Format::dicom_h264: return ".dcm";
     case Format::avi: return ".avi";
     case Format::mp4: return ".mp4";
     case Format::png: return "";
