@@ -72,6 +72,14 @@ void rotate_bgr(const std::vector<std::uint8_t>& bgr, int width, int height, int
   }
 }
 
+// A decoder may allocate only pictures about the declared size: a stream whose own header claims far more
+// (e.g. an H.264 SPS of 8192 x 8192 behind Rows and Columns of 64 x 64) is refused before its reference frames
+// are allocated. The limit also applies to FFmpeg's own scratch buffers (192 x 280 for a 48 x 80 MPEG-4 picture)
+// and aligned or cropped sizes (1920 x 1088 for 1080 lines): four times the declared size with a margin.
+void limit_picture_size(AVCodecContext* decoder, int width, int height) {
+  if (width > 0 && height > 0) decoder->max_pixels = 4 * (static_cast<std::int64_t>(width) + 256) * (static_cast<std::int64_t>(height) + 256);
+}
+
 std::string av_error_text(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {};
   av_strerror(code, text, sizeof text);
@@ -213,6 +221,7 @@ Expected<void> FfmpegVideo::State::open(const std::string& path, const char* all
     return make_error(ErrorCode::malformed, what + "the video stream's codec parameters are invalid");
   }
   decoder->thread_count = 1;  // one picture at a time: deterministic, and the caller parallelises studies
+  limit_picture_size(decoder, video->codecpar->width, video->codecpar->height);
   if (const int r = avcodec_open2(decoder, codec, nullptr); r < 0) {
     return make_error(ErrorCode::malformed, what + "the " + codec->name + " decoder refuses the stream (" + av_error_text(r) + ")");
   }
@@ -333,6 +342,7 @@ class ElementaryDecoder {
       return make_error(ErrorCode::out_of_memory, what_ + "decoder could not be set up");
     }
     decoder_->thread_count = 1;
+    limit_picture_size(decoder_, width_, height_);
     if (const int r = avcodec_open2(decoder_, codec, nullptr); r < 0) {
       return make_error(ErrorCode::malformed, what_ + "decoder refuses it (" + av_error_text(r) + ")");
     }
