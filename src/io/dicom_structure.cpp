@@ -163,6 +163,9 @@ class Walker {
     } else if (element == 0x0101 && length == 2) {
       unsigned char b[2];
       if (read(pos, b, 2)) bits_stored_ = u16(b);
+    } else if (element == 0x0103 && length == 2) {
+      unsigned char b[2];
+      if (read(pos, b, 2)) pixel_representation_ = u16(b);
     } else if (element >= 0x1101 && element <= 0x1103 && length == 6) {
       unsigned char b[6];
       if (read(pos, b, 6)) {
@@ -228,6 +231,11 @@ class Walker {
     // dicom fuzzer: Columns renamed, baseline frames under a lossless syntax).
     if (pixel_data_present_ && (rows_ == 0 || columns_ == 0))
       return truncated(0, "Rows (0028,0010) and Columns (0028,0011) must both be present and above 0");
+    // Pixel Representation is 0 (unsigned) or 1 (two's complement), PS3.3 C.7.6.3.1. GDCM adds it to the scalar
+    // type and asserts the sum is a type (PixelFormat::GetScalarType, reached while it computes the lossy flag;
+    // found by the dicom fuzzer: 16128 under JPEG-LS).
+    if (pixel_data_present_ && pixel_representation_ > 1)
+      return truncated(0, "Pixel Representation " + std::to_string(pixel_representation_) + " (must be 0 or 1)");
     // GDCM's PixelFormat asserts on Samples per Pixel other than 1, 3 or 4 (present but empty reads as 0).
     if (samples_per_pixel_ && *samples_per_pixel_ != 1 && *samples_per_pixel_ != 3 && *samples_per_pixel_ != 4)
       return truncated(0, "Samples per Pixel " + std::to_string(*samples_per_pixel_) + " (must be 1, 3 or 4)");
@@ -528,6 +536,7 @@ class Walker {
   bool encapsulated_ = false;  // the top-level Pixel Data is encapsulated (fragments)
   std::vector<std::pair<std::uint64_t, std::uint32_t>> rle_fragments_;  // (position, length) after the offset table
   int bits_allocated_ = 0, bits_stored_ = 0;
+  int pixel_representation_ = 0;
   int rows_ = 0, columns_ = 0;  // 0: absent, empty or not one US value
   std::optional<int> samples_per_pixel_;  // set when the element is present (0 when unreadable)
   int planar_configuration_ = 0;           // 0xffff when present but unreadable

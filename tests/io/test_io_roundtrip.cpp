@@ -459,6 +459,26 @@ TEST(DicomReader, ColourWithoutPhotometricOrWithPlanarTwoIsRefusedNotAborted) {
   EXPECT_NE(cine.error().message.find("Planar Configuration 2"), std::string::npos) << cine.error().message;
 }
 
+// Pixel Representation is 0 or 1; GDCM adds any other value to its scalar type and asserts (the dicom
+// fuzzer's 16128 under JPEG-LS: fuzz/regressions/dicom/gdcm-assert-pixel-representation-16128.dcm).
+TEST(DicomReader, PixelRepresentationOtherThanZeroOrOneIsRefusedNotAborted) {
+  const auto dir = echo_test::scratch_dir();
+  for (const char* value : {"\x02\x00", "\x00\x3f"}) {
+    const std::string path = rewrite_uncompressed(dir, "pixelrep.dcm", [&](gdcm::DataSet& ds) {
+      set_element(ds, 0x0103, gdcm::VR::US, std::string(value, 2));
+    });
+    auto cine = echo::read_dicom_file(path);
+    ASSERT_FALSE(cine.has_value());
+    EXPECT_EQ(cine.error().code, echo::ErrorCode::malformed);
+    EXPECT_NE(cine.error().message.find("Pixel Representation"), std::string::npos) << cine.error().message;
+    EXPECT_NE(cine.error().message.find("(must be 0 or 1)"), std::string::npos) << cine.error().message;
+  }
+  const std::string signed_path = rewrite_uncompressed(dir, "signed.dcm", [](gdcm::DataSet& ds) {
+    set_element(ds, 0x0103, gdcm::VR::US, std::string("\x01\x00", 2));
+  });
+  EXPECT_TRUE(echo::read_dicom_file(signed_path).has_value()) << "signed samples (1) stay readable";
+}
+
 TEST(DicomReader, BitsStoredThatGdcmIgnoresStillReads) {
   // 0 and above Bits Allocated are ignored by GDCM (Bits Stored stays 8): the file reads as before.
   for (const char* stored : {"\x00\x00", "\x0c\x00"}) {
