@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 import export_vlm
+import vlm_augment
 import vlm_text
 
 EF_SIGMA_POINTS = 1.5
@@ -122,6 +123,9 @@ def main():
                              "barriers and took 2.5x longer per batch (docs/vlm.md)")
     parser.add_argument("--timing-dropout", type=float, default=0.1,
                         help="share of samples trained with the timing input unknown (zeros)")
+    parser.add_argument("--appearance", type=float, default=0.0,
+                        help="probability of each appearance transform of vlm_augment.py (0: none, as model 1500-step "
+                             "reference; 0.5: the real-loop range)")
     parser.add_argument("--checkpoint", help="where to keep the training checkpoint (default: DATA/vlm_checkpoint.pt)")
     parser.add_argument("--init", help="a checkpoint to fine-tune from (a site's own data)")
     args = parser.parse_args()
@@ -143,6 +147,8 @@ def main():
     config["input_size"] = int(frames.shape[-1])
     config["keyframes"] = int(frames.shape[1])
     config["mean"], config["std"] = meta.get("mean", 0.0), meta.get("std", 1.0)
+    if args.appearance > 0 and (config["mean"], config["std"]) != (0.0, 1.0):
+        raise SystemExit("--appearance needs frames as v/255 (dataset mean 0, std 1)")
     tokenizer = vlm_text.Tokenizer(vlm_text.build_vocabulary())
     vocab_size = len(tokenizer.pieces)
     model = export_vlm.build_model(config, vocab_size)
@@ -167,7 +173,10 @@ def main():
             if step >= total_steps:
                 break
             index = order[first:first + args.batch]
-            x = shift_augment(frames[index].float(), generator, 3)
+            x = frames[index].float()
+            if args.appearance > 0:
+                x = vlm_augment.appearance_augment(x, codes[index], generator, args.appearance)
+            x = shift_augment(x, generator, 3)
             t = drop_timing(timing[index], generator, args.timing_dropout)
             loss_text = 0.0
             language = "zh" if (step % 2 == 0) else "en"
@@ -202,6 +211,7 @@ def main():
         "data": meta.get("description", "keyframe shards of %s" % args.data),
         "samples": int(count), "clean_samples": int(clean.sum()), "seed": args.seed, "epochs": epochs_done, "steps": step,
         "batch": args.batch, "lr": args.lr, "threads": args.threads, "timing_dropout": args.timing_dropout,
+        "appearance": args.appearance,
         "minutes": round((time.time() - start) / 60.0, 1),
         "recipe": "models/vlm/make_dataset.py + models/vlm/train_vlm.py (see docs/vlm.md)",
     }

@@ -1,0 +1,97 @@
+"""Appearance augmentation of VLM keyframe samples: the range of looks a clean apical loop has on real scanners,
+drawn without changing what defines each artefact (train_vlm.py --appearance).
+
+A clean phantom has one narrow look (gain within 2.5 dB, a thin grainy wall, the whole fan in view), so a VLM
+trained on it calls every other look an artefact: on real loops it declined nine in ten for "blurred", "probe
+motion", "over-gain" and "low contrast" while the quality gate, which measures those physically, passed them
+(docs/model.md, "On real echoes"). Each transform below is applied to all K keyframes of a sample alike, and only
+to samples whose answer it cannot change:
+
+- zoom about the apex (1-1.35x): the heart fills more of the square and the fan's sides leave it, as in loops
+  cropped to a square inside the fan; not for "LV cut off" or "foreshortened", which the fan edge and the apex
+  define;
+- display gain as a multiplication (x1-1.8, clipped): walls and pericardium bright over blood that stays black.
+  Over-gain adds to every pixel, blood included (+24 dB in the generator lifts the pools to grey), so a
+  multiplication cannot imitate it; and a gamma of 0.8-1.25. Neither for the gain and contrast artefacts;
+- a softer image (Gaussian, sigma 0.3-0.9 px at 112): speckle averaged into mottle by a smaller acquisition
+  matrix or persistence; far from the generator's blur (a point-spread function 3x wider and 5x longer), kept
+  for every answer;
+- near-field clutter: a smooth haze over the apex that fades with depth; not for the gain and contrast
+  artefacts (low contrast fills the whole fan with clutter).
+Frames are model input with mean 0 and std 1, i.e. v/255 in [0, 1] inside the sector and 0 outside.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+
+import vlm_text
+
+_CODE = {c: i for i, c in enumerate(vlm_text.REJECTION_ORDER)}
+GEOMETRY_DEFINED = ("lv_cut_off", "foreshortened")
+LEVEL_DEFINED = ("overgain", "undergain", "low_contrast")
+
+
+def _has_any(codes_row, names):
+    return any(codes_row[_CODE[n]] > 0.5 for n in names)
+
+
+def _uniform(generator, low, high):
+    return low + (high - low) * float(torch.rand((), generator=generator))
+
+
+def _chance(generator, p):
+    return float(torch.rand((), generator=generator)) < p
+
+
+def zoom_about_apex(frames, scale):
+    """[K,S,S] magnified by `scale` about the top centre (where the sector's apex sits in the crop)."""
+    k, s, _ = frames.shape
+    # affine_grid maps output coords in [-1,1] to input coords; the apex is (0, -1).
+    theta = torch.tensor([[1.0 / scale, 0.0, 0.0], [0.0, 1.0 / scale, -1.0 + 1.0 / scale]]).expand(k, 2, 3)
+    grid = F.affine_grid(theta, (k, 1, s, s), align_corners=False)
+    return F.grid_sample(frames.unsqueeze(1), grid, mode="bilinear", padding_mode="zeros",
+                         align_corners=False).squeeze(1)
+
+
+def gaussian_soften(frames, sigma):
+    radius = max(1, int(math.ceil(3 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    f = frames.unsqueeze(1)
+    f = F.conv2d(F.pad(f, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    f = F.conv2d(F.pad(f, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return f.squeeze(1)
+
+
+def near_field_clutter(frames, generator, amplitude, depth_px):
+    k, s, _ = frames.shape
+    inside = (frames > 0).any(dim=0).float()
+    rows = torch.arange(s, dtype=torch.float32).view(s, 1)
+    columns = torch.arange(s, dtype=torch.float32).view(1, s)
+    phase = _uniform(generator, 0, 2 * math.pi)
+    lateral = 0.6 + 0.4 * torch.cos(2 * math.pi * columns / _uniform(generator, 25, 60) + phase)
+    haze = amplitude * torch.exp(-rows / depth_px) * lateral * inside
+    return frames + haze.unsqueeze(0)
+
+
+def appearance_augment(frames, codes, generator, probability=0.5):
+    """frames [B,K,S,S] float in [0,1], codes [B,C] multi-hot -> augmented copy (same shape)."""
+    out = frames.clone()
+    for i in range(frames.shape[0]):
+        x = out[i]
+        row = codes[i]
+        if _chance(generator, probability) and not _has_any(row, GEOMETRY_DEFINED):
+            x = zoom_about_apex(x, _uniform(generator, 1.0, 1.35))
+        if not _has_any(row, LEVEL_DEFINED):
+            if _chance(generator, probability):
+                x = (x * _uniform(generator, 1.0, 1.8)).clamp(0.0, 1.0)
+            if _chance(generator, probability):
+                x = x.clamp(min=0.0) ** _uniform(generator, 0.8, 1.25)
+            if _chance(generator, 0.3):
+                x = near_field_clutter(x, generator, _uniform(generator, 0.05, 0.25), _uniform(generator, 8, 20))
+        if _chance(generator, probability):
+            x = gaussian_soften(x, _uniform(generator, 0.3, 0.9))
+        out[i] = x.clamp(0.0, 1.0)
+    return out
