@@ -126,6 +126,8 @@ def main():
     parser.add_argument("--appearance", type=float, default=0.0,
                         help="probability of each appearance transform of vlm_augment.py (0: none, as model 1500-step "
                              "reference; 0.5: the real-loop range)")
+    parser.add_argument("--appearance-ranges", choices=sorted(vlm_augment.RANGES), default="narrow",
+                        help="vlm_augment.RANGES: zoom and gain bounds")
     parser.add_argument("--checkpoint", help="where to keep the training checkpoint (default: DATA/vlm_checkpoint.pt)")
     parser.add_argument("--init", help="a checkpoint to fine-tune from (a site's own data)")
     args = parser.parse_args()
@@ -175,7 +177,8 @@ def main():
             index = order[first:first + args.batch]
             x = frames[index].float()
             if args.appearance > 0:
-                x = vlm_augment.appearance_augment(x, codes[index], generator, args.appearance)
+                x = vlm_augment.appearance_augment(x, codes[index], generator, args.appearance,
+                                                   args.appearance_ranges)
             x = shift_augment(x, generator, 3)
             t = drop_timing(timing[index], generator, args.timing_dropout)
             loss_text = 0.0
@@ -211,7 +214,7 @@ def main():
         "data": meta.get("description", "keyframe shards of %s" % args.data),
         "samples": int(count), "clean_samples": int(clean.sum()), "seed": args.seed, "epochs": epochs_done, "steps": step,
         "batch": args.batch, "lr": args.lr, "threads": args.threads, "timing_dropout": args.timing_dropout,
-        "appearance": args.appearance,
+        "appearance": args.appearance, "appearance_ranges": args.appearance_ranges,
         "minutes": round((time.time() - start) / 60.0, 1),
         "recipe": "models/vlm/make_dataset.py + models/vlm/train_vlm.py (see docs/vlm.md)",
     }

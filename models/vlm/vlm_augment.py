@@ -7,10 +7,10 @@ motion", "over-gain" and "low contrast" while the quality gate, which measures t
 (docs/model.md, "On real echoes"). Each transform below is applied to all K keyframes of a sample alike, and only
 to samples whose answer it cannot change:
 
-- zoom about the apex (1-1.35x): the heart fills more of the square and the fan's sides leave it, as in loops
+- zoom about the apex (1-1.35x; "wide" ranges 1-1.6x, up to 1.3x more across the beam): the heart fills more of the square and the fan's sides leave it, as in loops
   cropped to a square inside the fan; not for "LV cut off" or "foreshortened", which the fan edge and the apex
   define;
-- display gain as a multiplication (x1-1.8, clipped): walls and pericardium bright over blood that stays black.
+- display gain as a multiplication (x1-1.8, "wide" x1-2.5, clipped): walls and pericardium bright over blood that stays black.
   Over-gain adds to every pixel, blood included (+24 dB in the generator lifts the pools to grey), so a
   multiplication cannot imitate it; and a gamma of 0.8-1.25. Neither for the gain and contrast artefacts;
 - a softer image (Gaussian, sigma 0.3-0.9 px at 112): speckle averaged into mottle by a smaller acquisition
@@ -44,11 +44,13 @@ def _chance(generator, p):
     return float(torch.rand((), generator=generator)) < p
 
 
-def zoom_about_apex(frames, scale):
-    """[K,S,S] magnified by `scale` about the top centre (where the sector's apex sits in the crop)."""
+def zoom_about_apex(frames, scale, lateral_scale=None):
+    """[K,S,S] magnified by `scale` (across the beam by `lateral_scale`, default the same) about the top centre,
+    where the sector's apex sits in the crop."""
     k, s, _ = frames.shape
+    lateral = scale if lateral_scale is None else lateral_scale
     # affine_grid maps output coords in [-1,1] to input coords; the apex is (0, -1).
-    theta = torch.tensor([[1.0 / scale, 0.0, 0.0], [0.0, 1.0 / scale, -1.0 + 1.0 / scale]]).expand(k, 2, 3)
+    theta = torch.tensor([[1.0 / lateral, 0.0, 0.0], [0.0, 1.0 / scale, -1.0 + 1.0 / scale]]).expand(k, 2, 3)
     grid = F.affine_grid(theta, (k, 1, s, s), align_corners=False)
     return F.grid_sample(frames.unsqueeze(1), grid, mode="bilinear", padding_mode="zeros",
                          align_corners=False).squeeze(1)
@@ -76,17 +78,24 @@ def near_field_clutter(frames, generator, amplitude, depth_px):
     return frames + haze.unsqueeze(0)
 
 
-def appearance_augment(frames, codes, generator, probability=0.5):
+# (zoom, extra lateral zoom, gain) upper bounds. "wide": the heart filling the square as in EchoNet's crops (the
+# fan wider than the square, the four chambers across most of its width) and walls driven into saturation.
+RANGES = {"narrow": (1.35, 1.0, 1.8), "wide": (1.6, 1.3, 2.5)}
+
+
+def appearance_augment(frames, codes, generator, probability=0.5, ranges="narrow"):
     """frames [B,K,S,S] float in [0,1], codes [B,C] multi-hot -> augmented copy (same shape)."""
+    max_zoom, max_lateral, max_gain = RANGES[ranges]
     out = frames.clone()
     for i in range(frames.shape[0]):
         x = out[i]
         row = codes[i]
         if _chance(generator, probability) and not _has_any(row, GEOMETRY_DEFINED):
-            x = zoom_about_apex(x, _uniform(generator, 1.0, 1.35))
+            scale = _uniform(generator, 1.0, max_zoom)
+            x = zoom_about_apex(x, scale, scale * _uniform(generator, 1.0, max_lateral))
         if not _has_any(row, LEVEL_DEFINED):
             if _chance(generator, probability):
-                x = (x * _uniform(generator, 1.0, 1.8)).clamp(0.0, 1.0)
+                x = (x * _uniform(generator, 1.0, max_gain)).clamp(0.0, 1.0)
             if _chance(generator, probability):
                 x = x.clamp(min=0.0) ** _uniform(generator, 0.8, 1.25)
             if _chance(generator, 0.3):
