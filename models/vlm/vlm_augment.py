@@ -16,8 +16,12 @@ to samples whose answer it cannot change:
 - a softer image (Gaussian, sigma 0.3-0.9 px at 112): speckle averaged into mottle by a smaller acquisition
   matrix or persistence; far from the generator's blur (a point-spread function 3x wider and 5x longer), kept
   for every answer;
-- near-field clutter: a smooth haze over the apex that fades with depth; not for the gain and contrast
-  artefacts (low contrast fills the whole fan with clutter).
+- near-field clutter: a smooth haze over the apex that fades with depth, the same on every keyframe (it sits
+  in the chest wall); not for the gain and contrast artefacts (low contrast fills the whole fan with clutter), nor
+  for probe motion, which would move it with the rest of the image.
+- ("wide" only) speckle decorrelation: each keyframe multiplied by its own fine noise field, as the speckle of a
+  real loop changes everywhere between ED and ES; for every answer (probe motion moves the image, it does not
+  only renew its texture).
 Frames are model input with mean 0 and std 1, i.e. v/255 in [0, 1] inside the sector and 0 outside.
 """
 import math
@@ -83,6 +87,17 @@ def near_field_clutter(frames, generator, amplitude, depth_px):
 RANGES = {"narrow": (1.35, 1.0, 1.8), "wide": (1.6, 1.3, 2.5)}
 
 
+def speckle_decorrelation(frames, generator, strength):
+    """Multiplies each keyframe by its own fine-grained noise field: on real loops the speckle of the whole
+    image decorrelates between ED and ES (out-of-plane and tissue motion), while the phantom's speckle is fixed
+    to the tissue, so that only its probe-motion artefact changed the texture everywhere."""
+    k, s, _ = frames.shape
+    noise = torch.randn((k, s, s), generator=generator)
+    noise = gaussian_soften(noise, 0.7)
+    noise = noise / noise.std().clamp(min=1e-6)
+    return frames * (1.0 + strength * noise).clamp(min=0.0)
+
+
 def appearance_augment(frames, codes, generator, probability=0.5, ranges="narrow"):
     """frames [B,K,S,S] float in [0,1], codes [B,C] multi-hot -> augmented copy (same shape)."""
     max_zoom, max_lateral, max_gain = RANGES[ranges]
@@ -98,9 +113,11 @@ def appearance_augment(frames, codes, generator, probability=0.5, ranges="narrow
                 x = (x * _uniform(generator, 1.0, max_gain)).clamp(0.0, 1.0)
             if _chance(generator, probability):
                 x = x.clamp(min=0.0) ** _uniform(generator, 0.8, 1.25)
-            if _chance(generator, 0.3):
+            if _chance(generator, 0.3) and not _has_any(row, ("probe_motion",)):
                 x = near_field_clutter(x, generator, _uniform(generator, 0.05, 0.25), _uniform(generator, 8, 20))
         if _chance(generator, probability):
             x = gaussian_soften(x, _uniform(generator, 0.3, 0.9))
+        if ranges == "wide" and _chance(generator, probability):
+            x = speckle_decorrelation(x, generator, _uniform(generator, 0.1, 0.4))
         out[i] = x.clamp(0.0, 1.0)
     return out

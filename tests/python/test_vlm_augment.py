@@ -28,12 +28,21 @@ def codes_with(*names):
 def test_the_same_seed_gives_the_same_samples_and_values_stay_in_range():
     x = keyframes()
     codes = torch.zeros(x.shape[0], len(vlm_text.REJECTION_ORDER))
-    a = vlm_augment.appearance_augment(x, codes, torch.Generator().manual_seed(3), 1.0)
-    b = vlm_augment.appearance_augment(x, codes, torch.Generator().manual_seed(3), 1.0)
-    assert torch.equal(a, b)
-    assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
-    assert not torch.equal(a, x), "probability 1 must change a clean sample"
-    assert torch.equal(x, keyframes()), "the input batch is not modified"
+    for ranges in vlm_augment.RANGES:
+        a = vlm_augment.appearance_augment(x, codes, torch.Generator().manual_seed(3), 1.0, ranges)
+        b = vlm_augment.appearance_augment(x, codes, torch.Generator().manual_seed(3), 1.0, ranges)
+        assert torch.equal(a, b)
+        assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+        assert not torch.equal(a, x), "probability 1 must change a clean sample"
+        assert torch.equal(x, keyframes()), "the input batch is not modified"
+
+
+def test_speckle_decorrelation_renews_each_keyframes_texture_but_not_its_level():
+    x = torch.full((4, 112, 112), 0.4)
+    out = vlm_augment.speckle_decorrelation(x, torch.Generator().manual_seed(1), 0.3)
+    assert abs(float(out.mean()) - 0.4) < 0.01
+    assert 0.05 < float((out[0] - out[1]).abs().mean()) < 0.2  # the keyframes' textures differ
+    assert float(vlm_augment.speckle_decorrelation(torch.zeros(4, 8, 8), torch.Generator(), 0.3).abs().max()) == 0
 
 
 def test_level_defined_artefacts_keep_their_levels():
