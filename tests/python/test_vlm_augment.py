@@ -83,3 +83,12 @@ def test_zoom_about_the_apex_keeps_the_top_centre_and_magnifies():
     out = vlm_augment.zoom_about_apex(x, 1.3)
     assert float(out[0, 2, 56]) > 0.9
     assert float(out[0, 105:112, :].mean()) < 0.05
+
+
+def test_speckle_reduction_removes_grain_and_keeps_borders():
+    x = torch.zeros(4, 112, 112)
+    x[:, :, 50:] = 0.5
+    x[:, ::7, ::5] += 0.3  # isolated grains
+    out = vlm_augment.speckle_reduction(x, 3)
+    assert float(out[:, :, :48].max()) == 0.0 and float(out[:, :, 52:].min()) == 0.5
+    assert torch.equal(out[:, :, 49], torch.zeros(4, 112)) and torch.equal(out[:, :, 50], torch.full((4, 112), 0.5))
