@@ -35,9 +35,13 @@ def write_shard(out, number, samples, cases):
     ef = np.array([s[1] for s in samples], np.float32)
     codes = np.stack([vlm_data.codes_to_multi_hot(s[2]) for s in samples])
     timing = np.stack([s[3] for s in samples]).astype(np.float32)
+    extra = {}
+    if any(s[6] is not None for s in samples):  # chamber label maps of the keyframes (--labels)
+        extra["labels"] = np.stack([s[6] if s[6] is not None else np.zeros(s[0].shape, np.uint8) for s in samples])
+        extra["has_labels"] = np.array([s[6] is not None for s in samples])
     np.savez(os.path.join(out, "shard_%03d.npz" % number), frames=frames, ef=ef, codes=codes, timing=timing,
              keyframe_indices=np.array([s[4] for s in samples], np.int32),
-             loop_frames=np.array([s[5] for s in samples], np.int32), case=np.array(cases, np.int32))
+             loop_frames=np.array([s[5] for s in samples], np.int32), case=np.array(cases, np.int32), **extra)
 
 
 def main():
@@ -62,6 +66,8 @@ def main():
     parser.add_argument("--fallback-keyframes", action="store_true",
                         help="one sample per case with the analyzer's keyframes when it measured no beat (largest "
                              "and smallest LV of the whole loop), whatever the case's beats")
+    parser.add_argument("--labels", action="store_true",
+                        help="also store the keyframes' chamber label maps (train_vlm.py --label-fraction)")
     parser.add_argument("--keep-cases", action="store_true", help="keep the generated frames and truth files")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -76,7 +82,8 @@ def main():
         for n, stem in enumerate(vlm_data.case_stems(folder)):
             case_samples, truth = vlm_data.load_case(stem, args.input_size, args.keyframes, args.mean, args.std,
                                                      all_beats=not args.first_beat_only,
-                                                     fallback_only=args.fallback_keyframes)
+                                                     fallback_only=args.fallback_keyframes,
+                                                     with_labels=args.labels)
             for name in truth.get("artifacts", []) or ["none"]:
                 artefact_counts[str(name)] = artefact_counts.get(str(name), 0) + 1
             samples += case_samples
@@ -105,6 +112,8 @@ def main():
                        "--format", "dicom-raw"]
             for name in args.force_artifact:
                 command += ["--artifact", name]
+            if args.labels:
+                command.append("--labels")
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             process(folder, done)
             if not args.keep_cases:

@@ -43,7 +43,11 @@ def load_shards(folders):
     if any("timing" not in p for p in parts):
         raise SystemExit("shards without 'timing' (made before the timing input): run make_dataset.py again")
     timing = np.concatenate([p["timing"] for p in parts]).astype(np.float32)
-    return torch.from_numpy(frames), torch.from_numpy(ef), torch.from_numpy(codes), torch.from_numpy(timing)
+    labels = None
+    if any("labels" in p for p in parts):  # chamber label maps (make_dataset.py --labels); zeros where absent
+        labels = torch.from_numpy(np.concatenate([p["labels"] if "labels" in p else np.zeros(p["frames"].shape, np.uint8)
+                                                  for p in parts]))
+    return torch.from_numpy(frames), torch.from_numpy(ef), torch.from_numpy(codes), torch.from_numpy(timing), labels
 
 
 class TextBuilder:
@@ -128,6 +132,8 @@ def main():
                              "reference; 0.5: the real-loop range)")
     parser.add_argument("--appearance-ranges", choices=sorted(vlm_augment.RANGES), default="narrow",
                         help="vlm_augment.RANGES: zoom and gain bounds")
+    parser.add_argument("--label-fraction", type=float, default=0.0,
+                        help="share of the clean samples with label maps redrawn from them (vlm_augment.redraw_from_labels)")
     parser.add_argument("--checkpoint", help="where to keep the training checkpoint (default: DATA/vlm_checkpoint.pt)")
     parser.add_argument("--init", help="a checkpoint to fine-tune from (a site's own data)")
     args = parser.parse_args()
@@ -135,7 +141,7 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
-    frames, ef, codes, timing = load_shards(args.data)
+    frames, ef, codes, timing, label_maps = load_shards(args.data)
     count = frames.shape[0]
     clean = codes.sum(dim=1) == 0
     print("samples %d (clean %d, artefact %d)" % (count, int(clean.sum()), int((~clean).sum())), flush=True)
@@ -178,7 +184,9 @@ def main():
             x = frames[index].float()
             if args.appearance > 0:
                 x = vlm_augment.appearance_augment(x, codes[index], generator, args.appearance,
-                                                   args.appearance_ranges)
+                                                   args.appearance_ranges,
+                                                   None if label_maps is None else label_maps[index],
+                                                   args.label_fraction)
             x = shift_augment(x, generator, 3)
             t = drop_timing(timing[index], generator, args.timing_dropout)
             loss_text = 0.0
@@ -215,6 +223,7 @@ def main():
         "samples": int(count), "clean_samples": int(clean.sum()), "seed": args.seed, "epochs": epochs_done, "steps": step,
         "batch": args.batch, "lr": args.lr, "threads": args.threads, "timing_dropout": args.timing_dropout,
         "appearance": args.appearance, "appearance_ranges": args.appearance_ranges,
+        "label_fraction": args.label_fraction,
         "minutes": round((time.time() - start) / 60.0, 1),
         "recipe": "models/vlm/make_dataset.py + models/vlm/train_vlm.py (see docs/vlm.md)",
     }

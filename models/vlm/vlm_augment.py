@@ -24,14 +24,24 @@ to samples whose answer it cannot change:
   only renew its texture);
 - ("wide" only) speckle reduction: a 3 x 3 median, smooth tissue with sharp borders as real loops show at 112
   (the blur artefact widens the point-spread function: borders go soft too); for every answer.
+With label maps (make_dataset.py --labels), a share of the clean samples is first drawn anew from the chamber
+label map alone (the segmentation recipe's SynthSeg-style redraw), so that "clean" spans wall thickness, tissue
+levels and texture far beyond the renderer's one look.
 Frames are model input with mean 0 and std 1, i.e. v/255 in [0, 1] inside the sector and 0 outside.
 """
 import math
+import os
+import sys
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 import vlm_text
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import augment  # noqa: E402  (models/augment.py: the segmentation recipe's label-map redraw)
 
 _CODE = {c: i for i, c in enumerate(vlm_text.REJECTION_ORDER)}
 GEOMETRY_DEFINED = ("lv_cut_off", "foreshortened")
@@ -89,6 +99,21 @@ def near_field_clutter(frames, generator, amplitude, depth_px):
 RANGES = {"narrow": (1.35, 1.0, 1.8), "wide": (1.6, 1.3, 2.5)}
 
 
+def redraw_from_labels(frames, label_maps, seed):
+    """The K keyframes of a clean sample drawn anew from their chamber label maps alone (SynthSeg-style: a random
+    level per label, thick walls, tissue texture and blobs outside the heart; augment.appearance_from_labels),
+    with one draw of levels and fields for all K so that only the anatomy changes from frame to frame. Pixels
+    outside the sector stay 0. frames [K,S,S] float, label_maps [K,S,S] uint8 -> [K,S,S] float in [0,1]."""
+    k, s, _ = frames.shape
+    inside = F.max_pool2d((frames > 0).any(dim=0).float()[None, None], 5, 1, 2)[0, 0].numpy() > 0
+    out = np.empty((k, s, s), np.float32)
+    for i in range(k):
+        labels = cv2.resize(np.asarray(label_maps[i]), (augment.WORK, augment.WORK), interpolation=cv2.INTER_NEAREST)
+        image = augment.appearance_from_labels(labels, labels == augment.LV_CAVITY, None, np.random.default_rng(seed))
+        out[i] = cv2.resize(image / 255.0, (s, s), interpolation=cv2.INTER_AREA) * inside
+    return torch.from_numpy(out).clamp(0.0, 1.0)
+
+
 def speckle_reduction(frames, size):
     """A median over size x size pixels: the grain of the speckle goes, edges stay sharp, as with a scanner's
     speckle-reduction filter or a fine acquisition matrix averaged down to the model's 112 pixels (real loops at
@@ -111,13 +136,19 @@ def speckle_decorrelation(frames, generator, strength):
     return frames * (1.0 + strength * noise).clamp(min=0.0)
 
 
-def appearance_augment(frames, codes, generator, probability=0.5, ranges="narrow"):
-    """frames [B,K,S,S] float in [0,1], codes [B,C] multi-hot -> augmented copy (same shape)."""
+def appearance_augment(frames, codes, generator, probability=0.5, ranges="narrow", label_maps=None,
+                       label_fraction=0.0):
+    """frames [B,K,S,S] float in [0,1], codes [B,C] multi-hot -> augmented copy (same shape). With label_maps
+    ([B,K,S,S] uint8, all zero where a sample has none), label_fraction of the clean samples are first redrawn
+    from their label maps (redraw_from_labels)."""
     max_zoom, max_lateral, max_gain = RANGES[ranges]
     out = frames.clone()
     for i in range(frames.shape[0]):
         x = out[i]
         row = codes[i]
+        if (label_maps is not None and label_fraction > 0 and float(row.sum()) == 0 and bool(label_maps[i].any())
+                and _chance(generator, label_fraction)):
+            x = redraw_from_labels(x, label_maps[i].numpy(), int(torch.randint(0, 2**31 - 1, (), generator=generator)))
         if _chance(generator, probability) and not _has_any(row, GEOMETRY_DEFINED):
             scale = _uniform(generator, 1.0, max_zoom)
             x = zoom_about_apex(x, scale, scale * _uniform(generator, 1.0, max_lateral))

@@ -121,9 +121,22 @@ def answer_codes(truth):
     return codes
 
 
-def load_case(stem, size, keyframes, mean, std, all_beats=True, fallback_only=False):
+def crop_labels(labels, mask, box, size):
+    """A chamber label map cropped like crop_frame, with nearest-neighbour resizing (labels are classes)."""
+    x0, y0, side = box
+    h, w = labels.shape
+    canvas = np.zeros((side, side), np.uint8)
+    sx0, sy0 = max(x0, 0), max(y0, 0)
+    sx1, sy1 = min(x0 + side, w), min(y0 + side, h)
+    masked = np.where(mask, labels, 0).astype(np.uint8)
+    canvas[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = masked[sy0:sy1, sx0:sx1]
+    return cv2.resize(canvas, (size, size), interpolation=cv2.INTER_NEAREST)
+
+
+def load_case(stem, size, keyframes, mean, std, all_beats=True, fallback_only=False, with_labels=False):
     """-> list of samples (frames float32 [K,S,S], ef, codes, timing float32 [K+2], keyframe indices, loop frame
-    count) for the beats of one case."""
+    count, chamber label maps uint8 [K,S,S] or None) for the beats of one case. The label maps (NNNN.labels.npy,
+    echoa synth --labels) are read only with `with_labels`."""
     with open(stem + ".truth.json", encoding="utf-8") as f:
         truth = json.load(f)
     frames = np.load(stem + ".frames.npy", mmap_mode="r")
@@ -135,6 +148,8 @@ def load_case(stem, size, keyframes, mean, std, all_beats=True, fallback_only=Fa
     codes = answer_codes(truth)
     samples = []
     beats = case_beats(truth, n, stem + ".lv_masks.npy", fallback_only)
+    label_maps = np.load(stem + ".labels.npy", mmap_mode="r") if with_labels and os.path.exists(
+        stem + ".labels.npy") else None
     for ed, es, beat_ef in (beats if all_beats else beats[:1]):
         indices = keyframe_indices(ed, es, keyframes)
         crops = np.stack([crop_frame(np.asarray(frames[i]), mask, box, size) for i in indices])
@@ -142,7 +157,9 @@ def load_case(stem, size, keyframes, mean, std, all_beats=True, fallback_only=Fa
         # no EF for a clip without a complete beat (its answer is a rejection; 0 is never used as a label)
         ef = beat_ef if beat_ef is not None else truth.get("ef_percent")
         ef = float(ef) if ef is not None else 0.0
-        samples.append((crops.astype(np.float32), ef, sorted(codes), timing_features(indices, n), indices, n))
+        labels = None if label_maps is None else np.stack(
+            [crop_labels(np.asarray(label_maps[i]), mask, box, size) for i in indices])
+        samples.append((crops.astype(np.float32), ef, sorted(codes), timing_features(indices, n), indices, n, labels))
     return samples, truth
 
 

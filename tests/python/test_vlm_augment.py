@@ -92,3 +92,19 @@ def test_speckle_reduction_removes_grain_and_keeps_borders():
     out = vlm_augment.speckle_reduction(x, 3)
     assert float(out[:, :, :48].max()) == 0.0 and float(out[:, :, 52:].min()) == 0.5
     assert torch.equal(out[:, :, 49], torch.zeros(4, 112)) and torch.equal(out[:, :, 50], torch.full((4, 112), 0.5))
+
+
+def test_label_redraw_only_for_clean_samples_with_label_maps_and_inside_the_sector():
+    x = keyframes(batch=3)
+    labels = torch.zeros(3, 4, 112, 112, dtype=torch.uint8)
+    labels[:, :, :, 20:92] = 2  # LV wall
+    labels[:, :, 40:80, 45:67] = 1  # LV cavity
+    codes = torch.zeros(3, len(vlm_text.REJECTION_ORDER))
+    codes[1] = codes_with("blurred")
+    labels[2] = 0  # a clean sample without label maps
+    out = vlm_augment.appearance_augment(x, codes, torch.Generator().manual_seed(2), 0.0, "narrow", labels, 1.0)
+    assert not torch.equal(out[0], x[0]), "a clean sample with label maps is redrawn"
+    assert torch.equal(out[1], x[1]) and torch.equal(out[2], x[2])
+    assert float(out[0, :, :, :14].abs().max()) == 0.0, "outside the sector stays 0"
+    # one draw of levels for all keyframes: identical label maps give identical frames
+    assert torch.allclose(out[0, 0], out[0, 3])
