@@ -45,15 +45,21 @@ def square_crop_box(mask):
     return int(x0), int(y0), int(side)
 
 
-def crop_frame(frame, mask, box, size):
+def _square_canvas(image, mask, box, dtype):
+    """The box's square of `image` (pixels outside the sector 0, outside the image 0)."""
     x0, y0, side = box
-    h, w = frame.shape
-    canvas = np.zeros((side, side), np.float32)
+    h, w = image.shape
+    canvas = np.zeros((side, side), dtype)
     sx0, sy0 = max(x0, 0), max(y0, 0)
     sx1, sy1 = min(x0 + side, w), min(y0 + side, h)
-    masked = np.where(mask, frame, 0).astype(np.float32)
+    masked = np.where(mask, image, 0).astype(dtype)
     canvas[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = masked[sy0:sy1, sx0:sx1]
-    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return canvas
+
+
+def crop_frame(frame, mask, box, size):
+    canvas = _square_canvas(frame, mask, box, np.float32)
+    interpolation = cv2.INTER_AREA if box[2] > size else cv2.INTER_LINEAR
     return cv2.resize(canvas, (size, size), interpolation=interpolation)
 
 
@@ -123,14 +129,7 @@ def answer_codes(truth):
 
 def crop_labels(labels, mask, box, size):
     """A chamber label map cropped like crop_frame, with nearest-neighbour resizing (labels are classes)."""
-    x0, y0, side = box
-    h, w = labels.shape
-    canvas = np.zeros((side, side), np.uint8)
-    sx0, sy0 = max(x0, 0), max(y0, 0)
-    sx1, sy1 = min(x0 + side, w), min(y0 + side, h)
-    masked = np.where(mask, labels, 0).astype(np.uint8)
-    canvas[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = masked[sy0:sy1, sx0:sx1]
-    return cv2.resize(canvas, (size, size), interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(_square_canvas(labels, mask, box, np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
 
 
 def load_case(stem, size, keyframes, mean, std, all_beats=True, fallback_only=False, with_labels=False):
