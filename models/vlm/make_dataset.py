@@ -37,8 +37,8 @@ def write_shard(out, number, samples, cases):
     timing = np.stack([s[3] for s in samples]).astype(np.float32)
     extra = {}
     if any(s[6] is not None for s in samples):  # chamber label maps of the keyframes (--labels)
+        # all zeros where a sample has none (train_vlm.py reads an all-zero map as absent)
         extra["labels"] = np.stack([s[6] if s[6] is not None else np.zeros(s[0].shape, np.uint8) for s in samples])
-        extra["has_labels"] = np.array([s[6] is not None for s in samples])
     np.savez(os.path.join(out, "shard_%03d.npz" % number), frames=frames, ef=ef, codes=codes, timing=timing,
              keyframe_indices=np.array([s[4] for s in samples], np.int32),
              loop_frames=np.array([s[5] for s in samples], np.int32), case=np.array(cases, np.int32), **extra)

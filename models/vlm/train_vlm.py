@@ -128,8 +128,8 @@ def main():
     parser.add_argument("--timing-dropout", type=float, default=0.1,
                         help="share of samples trained with the timing input unknown (zeros)")
     parser.add_argument("--appearance", type=float, default=0.0,
-                        help="probability of each appearance transform of vlm_augment.py (0: none, as model 1500-step "
-                             "reference; 0.5: the real-loop range)")
+                        help="probability of each appearance transform of vlm_augment.py (0: none, the shipped model's "
+                             "recipe; 0.5 was tried, docs/vlm.md)")
     parser.add_argument("--appearance-ranges", choices=sorted(vlm_augment.RANGES), default="narrow",
                         help="vlm_augment.RANGES: zoom and gain bounds")
     parser.add_argument("--label-fraction", type=float, default=0.0,
@@ -155,8 +155,8 @@ def main():
     config["input_size"] = int(frames.shape[-1])
     config["keyframes"] = int(frames.shape[1])
     config["mean"], config["std"] = meta.get("mean", 0.0), meta.get("std", 1.0)
-    if args.appearance > 0 and (config["mean"], config["std"]) != (0.0, 1.0):
-        raise SystemExit("--appearance needs frames as v/255 (dataset mean 0, std 1)")
+    if (args.appearance > 0 or args.label_fraction > 0) and (config["mean"], config["std"]) != (0.0, 1.0):
+        raise SystemExit("--appearance and --label-fraction need frames as v/255 (dataset mean 0, std 1)")
     tokenizer = vlm_text.Tokenizer(vlm_text.build_vocabulary())
     vocab_size = len(tokenizer.pieces)
     model = export_vlm.build_model(config, vocab_size)
@@ -182,7 +182,7 @@ def main():
                 break
             index = order[first:first + args.batch]
             x = frames[index].float()
-            if args.appearance > 0:
+            if args.appearance > 0 or args.label_fraction > 0:
                 x = vlm_augment.appearance_augment(x, codes[index], generator, args.appearance,
                                                    args.appearance_ranges,
                                                    None if label_maps is None else label_maps[index],
