@@ -5,9 +5,7 @@ Contract (docs/model.md, contract "echo.lv_segmentation" v1):
   output (lv_logits N x 1 x S x S, view_logits N x 3)  -- views a4c, a2c, other
 
 The network is written for eager post-training quantisation: QuantStub / DeQuantStub around the
-quantised body, skip concatenation through FloatFunctional.cat, conv/bn/relu fusable in place. The body runs
-channels-last (NHWC): quantized::cat has its fast path only when every input is NHWC; in NCHW it dequantises,
-concatenates and requantises, which was 37 % of model 1.1's INT8 time on 2 cores. The outputs are the same.
+quantised body, skip concatenation through FloatFunctional.cat, conv/bn/relu fusable in place.
 """
 from typing import List, Tuple
 
@@ -76,7 +74,7 @@ class LvViewNet(nn.Module):
         add_stubs_and_heads(self, w, 8 * w, views)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        x = self.quant(x).contiguous(memory_format=torch.channels_last)
+        x = self.quant(x)
         e0 = self.enc0(x)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -115,7 +113,7 @@ class LvViewNetHalf(nn.Module):
         add_stubs_and_heads(self, w, 6 * w, views)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        x = self.quant(x).contiguous(memory_format=torch.channels_last)
+        x = self.quant(x)
         e0 = self.enc0(x)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)

@@ -19,7 +19,6 @@ import train_lv  # noqa: E402
 from export_lv import export  # noqa: E402
 from lv_model import ARCHITECTURES, build_model  # noqa: E402
 import augment  # noqa: E402
-import relayout_int8  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -121,48 +120,6 @@ def test_export_writes_models_and_manifests_that_match(tmp_path):
         seg, view = torch.jit.load(path)(torch.zeros(3, 1, 112, 112))
         assert tuple(seg.shape) == (3, 1, 112, 112) and tuple(view.shape) == (3, 3)
     assert json.load(open(paths["int8"][:-3] + ".json"))["quantized_engine"] == "onednn"
-
-
-def _relayout(args):
-    saved = sys.argv
-    sys.argv = ["relayout_int8.py"] + args
-    try:
-        relayout_int8.main()
-    finally:
-        sys.argv = saved
-
-
-def test_relayout_copies_every_int8_parameter_and_keeps_the_outputs(tmp_path):
-    # The rebuilt eager model starts from random weights and dummy calibration: a module that the copy missed
-    # would change the outputs.
-    fake_layouts.make_phantom(str(tmp_path / "data"), cases=2, frames=4)
-    model, pool = _train_state(tmp_path / "data", seed=1, steps=1)
-    meta = {"training_data": "fake", "input_size": 112, "input_mean": 0.0, "input_std": 1.0}
-    paths = export(model, train_lv.calibration_frames(pool, 8, 1), str(tmp_path / "old"), meta)
-    old_manifest = json.load(open(paths["int8"][:-3] + ".json"))
-    _relayout(["--model", paths["int8"], "--version", "9.9.9", "--out", str(tmp_path / "new")])
-    new_path = str(tmp_path / "new" / "lv_seg_int8.pt")
-    manifest = json.load(open(new_path[:-3] + ".json"))
-    assert manifest["version"] == "9.9.9"
-    assert manifest["weights_sha256"] == hashlib.sha256(open(new_path, "rb").read()).hexdigest()
-    assert {k: v for k, v in manifest.items() if k not in ("version", "weights_sha256", "description")} == \
-        {k: v for k, v in old_manifest.items() if k not in ("version", "weights_sha256", "description")}
-    torch.backends.quantized.engine = "onednn"
-    old, new = torch.jit.load(paths["int8"]), torch.jit.load(new_path)
-    x = torch.rand(4, 1, 112, 112, generator=torch.Generator().manual_seed(5))
-    with torch.no_grad():
-        for a, b in zip(old(x), new(x)):
-            assert torch.equal(a.contiguous(), b.contiguous())
-
-
-def test_relayout_refuses_a_model_that_is_not_int8(tmp_path):
-    fake_layouts.make_phantom(str(tmp_path / "data"), cases=2, frames=4)
-    model, pool = _train_state(tmp_path / "data", seed=1, steps=1)
-    meta = {"training_data": "fake", "input_size": 112, "input_mean": 0.0, "input_std": 1.0}
-    paths = export(model, train_lv.calibration_frames(pool, 8, 1), str(tmp_path / "old"), meta)
-    with pytest.raises(SystemExit, match="not an INT8"):
-        _relayout(["--model", paths["fp32"], "--version", "1", "--out", str(tmp_path / "new")])
-    assert not (tmp_path / "new").exists()
 
 
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
