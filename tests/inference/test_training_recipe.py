@@ -19,6 +19,7 @@ import train_lv  # noqa: E402
 from export_lv import export  # noqa: E402
 from lv_model import ARCHITECTURES, build_model  # noqa: E402
 import augment  # noqa: E402
+import echonet_style  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -120,6 +121,43 @@ def test_export_writes_models_and_manifests_that_match(tmp_path):
         seg, view = torch.jit.load(path)(torch.zeros(3, 1, 112, 112))
         assert tuple(seg.shape) == (3, 1, 112, 112) and tuple(view.shape) == (3, 3)
     assert json.load(open(paths["int8"][:-3] + ".json"))["quantized_engine"] == "onednn"
+
+
+def test_echonet_style_conversion_crops_resizes_and_zeroes_outside_the_wedge(tmp_path):
+    import cv2
+    frames = np.full((5, 480, 640), 200, np.uint8)  # a bright 640x480 loop: only the wedge survives
+    truth = {"ef_percent": 41.5, "params": {"fps": 50.0}, "sector": {"apex_px": [320.0, 22.0]}}
+    src = tmp_path / "phantoms"
+    src.mkdir()
+    np.save(src / "0000.frames.npy", frames)
+    (src / "0000.truth.json").write_text(json.dumps(truth))
+    sys.argv, saved = ["echonet_style.py", str(src), str(tmp_path / "out")], sys.argv
+    try:
+        echonet_style.main()
+    finally:
+        sys.argv = saved
+    capture = cv2.VideoCapture(str(tmp_path / "out" / "0000.avi"))
+    decoded = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        decoded.append(image[:, :, 0])
+    assert len(decoded) == 5 and decoded[0].shape == (112, 112)
+    inside = echonet_style.wedge_mask(56.0)  # the apex at column 320 is the square's centre
+    assert decoded[0][inside].mean() > 180 and decoded[0][~inside].mean() < 10
+    assert decoded[0][2, 0] < 10 and decoded[0][100, 56] > 180  # a top corner is cut, the axis kept
+    assert (tmp_path / "out" / "reference.csv").read_text().splitlines() == ["FileName,EF", "0000,41.50"]
+
+
+def test_echonet_style_refuses_a_folder_without_phantoms(tmp_path):
+    sys.argv, saved = ["echonet_style.py", str(tmp_path), str(tmp_path / "out")], sys.argv
+    try:
+        with pytest.raises(SystemExit, match="no NNNN.frames.npy"):
+            echonet_style.main()
+    finally:
+        sys.argv = saved
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
