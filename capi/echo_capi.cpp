@@ -468,6 +468,7 @@ ECHO_API echo_status echo_model_get_info(const echo_model* model, echo_model_inf
     info.weights_sha256 = model->info.weights_sha256.c_str();
     info.precision = model->info.precision.c_str();
     info.device = model->info.device.c_str();
+    info.validated_on_real_patients = model->info.validated_on_real_patients ? 1 : 0;
     write_output(out_info, info);
     return ECHO_OK;
   });

@@ -460,6 +460,7 @@ ECHO_API echo_status echo_result_model_info(const echo_result* result, echo_mode
     info.weights_sha256 = model.weights_sha256.c_str();
     info.precision = model.precision.c_str();
     info.device = model.device.c_str();
+    info.validated_on_real_patients = model.validated_on_real_patients ? 1 : 0;
     write_output(out_info, info);
     return ECHO_OK;
   });

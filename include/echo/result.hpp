@@ -43,6 +43,9 @@ struct ModelInfo {
   std::string weights_sha256;
   std::string precision;  // "fp32", "int8", "fp16"
   std::string device;     // "cpu", "cuda"
+  // The manifest's claim: false for every bundled model (phantoms only); a site sets it after its own
+  // validation (`echoa validate`). The reports disclose a model that is not validated on patients.
+  bool validated_on_real_patients = false;
 };
 
 // The LV as measured on one keyframe, in original image pixels.

@@ -186,6 +186,7 @@ ModelInfo EchoAnalyzer::model_info() const {
   info.weights_sha256 = manifest.weights_sha256;
   info.precision = precision_name(impl_->model->precision());
   info.device = impl_->model->device() == Device::cuda ? "cuda" : "cpu";
+  info.validated_on_real_patients = manifest.validated_on_real_patients;
   return info;
 }
 

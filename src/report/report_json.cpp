@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "echo/report.hpp"
+#include "report/report_internal.hpp"
 
 namespace echo {
 namespace {
@@ -103,7 +104,10 @@ std::string report_json(const AnalysisResult& result, int indent) {
   report["schema"] = "echoanalyzer.report/1";
   report["sdk_version"] = result.sdk_version;
   report["second_opinion"] = result.is_second_opinion;
-  report["notice"] = "Automated second opinion: a clinician must confirm before clinical use.";
+  report["notice"] = std::string("Automated second opinion: a clinician must confirm before clinical use.") +
+                     (result.model.validated_on_real_patients
+                          ? ""
+                          : std::string(" ") + report_detail::not_validated_on_patients(ReportLanguage::en));
   report["frames"] = result.frame_count;
   report["rows"] = result.rows;
   report["cols"] = result.cols;
@@ -145,7 +149,8 @@ std::string report_json(const AnalysisResult& result, int indent) {
                           {"vlm", result.timings.vlm_ms},               {"total", result.timings.total_ms}};
   report["model"] = {{"name", result.model.name},           {"version", result.model.version},
                      {"sha256", result.model.weights_sha256}, {"precision", result.model.precision},
-                     {"device", result.model.device}};
+                     {"device", result.model.device},
+                     {"validated_on_real_patients", result.model.validated_on_real_patients}};
   return report.dump(indent < 0 ? -1 : indent, ' ', false, json::error_handler_t::replace);
 }
 

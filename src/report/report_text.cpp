@@ -3,6 +3,7 @@
 #include <string>
 
 #include "echo/report.hpp"
+#include "report/report_internal.hpp"
 
 namespace echo {
 namespace {
@@ -54,6 +55,10 @@ std::string report_text(const AnalysisResult& result, ReportLanguage language) {
   }
   text += zh ? "。自动分析结果,仅供参考,需临床医生确认。"
              : ". Automated second opinion, to be confirmed by a clinician.";
+  if (!result.model.validated_on_real_patients) {
+    text += zh ? "" : " ";
+    text += report_detail::not_validated_on_patients(language);
+  }
   return text;
 }
 

@@ -34,9 +34,10 @@ AT(echo_model_options, vlm_language, 36); AT(echo_model_options, vlm_model_path,
 AT(echo_model_options, vlm_tolerance_points, 48); AT(echo_model_options, lead_with_vlm, 56);
 AT(echo_model_options, decode_threads, 60); AT(echo_model_options, max_total_pixels, 64);
 
-SIZE(echo_model_info, 48);
+SIZE(echo_model_info, 56);
 AT(echo_model_info, vlm_loaded, 4); AT(echo_model_info, name, 8); AT(echo_model_info, version, 16);
 AT(echo_model_info, weights_sha256, 24); AT(echo_model_info, precision, 32); AT(echo_model_info, device, 40);
+AT(echo_model_info, validated_on_real_patients, 48); AT(echo_model_info, reserved0, 52);
 
 SIZE(echo_frame, 32);
 AT(echo_frame, format, 4); AT(echo_frame, width, 8); AT(echo_frame, height, 12);

@@ -5,6 +5,7 @@
 #include <echo/echo.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -230,6 +231,23 @@ TEST_F(CapiModel, ModelInfo) {
   EXPECT_EQ(std::strlen(info.weights_sha256), 64u);
   EXPECT_EQ(std::string(info.device), "cpu");
   EXPECT_EQ(info.vlm_loaded, 0);
+  EXPECT_EQ(info.validated_on_real_patients, 0);  // the bundled model learnt from phantoms only
+}
+
+// A caller built before validated_on_real_patients was appended (struct ends at `device`) gets the v1
+// fields and nothing written past them.
+TEST_F(CapiModel, ModelInfoForACallerWithTheV1Struct) {
+  echo_model_info info;
+  std::memset(&info, 0x5A, sizeof info);
+  info.struct_size = static_cast<uint32_t>(offsetof(echo_model_info, validated_on_real_patients));
+  ASSERT_ECHO_OK(echo_model_get_info(model_, &info));
+  EXPECT_EQ(std::strlen(info.weights_sha256), 64u);
+  EXPECT_EQ(info.validated_on_real_patients, 0x5A5A5A5A);
+  ResultGuard guard{analyze("a4c_ef55")};
+  ASSERT_NE(guard.result, nullptr);
+  echo_model_info from_result = sized<echo_model_info>();
+  ASSERT_ECHO_OK(echo_result_model_info(guard.result, &from_result));
+  EXPECT_EQ(from_result.validated_on_real_patients, 0);
 }
 
 TEST_F(CapiModel, AnalyzesAPhantomStudy) {

@@ -101,6 +101,9 @@ def test_analysis_as_plain_values(model):
     report = json.loads(result.json)
     assert report["ef_percent"] == result.ef_percent and report["ef_basis"] == result.ef_basis
     assert "LVEF approximately" in result.text_en and "LVEF约为" in result.text_zh
+    # The bundled model learnt from phantoms only: every output that gives a number says so.
+    assert result.model.validated_on_real_patients is False and not report["model"]["validated_on_real_patients"]
+    assert "not validated on patient images" in result.text_en and "not validated" in report["notice"]
     # Keyframes: contour, discs and mask as numpy arrays in original pixels.
     ed = result.ed
     assert ed.valid and ed.contour_px.shape[1] == 2 and ed.discs_px.shape == (20, 4)

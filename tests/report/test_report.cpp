@@ -71,6 +71,32 @@ TEST(ReportText, RefusalGivesTheReasons) {
   EXPECT_EQ(echo::report_text(result, echo::ReportLanguage::zh), "图像不合格,原因:图像模糊");
 }
 
+// A model whose manifest does not claim validation on patients (every bundled one) is disclosed wherever a
+// number is given; a site's validated model is not; a refusal gives no number and needs no disclosure.
+TEST(ReportText, DisclosesAModelNotValidatedOnPatients) {
+  auto result = measured_result(52.4);
+  result.model.validated_on_real_patients = false;
+  const std::string en = echo::report_text(result, echo::ReportLanguage::en);
+  const std::string zh = echo::report_text(result, echo::ReportLanguage::zh);
+  EXPECT_NE(en.find("not validated on patient images"), std::string::npos) << en;
+  EXPECT_NE(zh.find("尚未经患者图像验证"), std::string::npos) << zh;
+  result.model.validated_on_real_patients = true;
+  EXPECT_EQ(echo::report_text(result, echo::ReportLanguage::en).find("validated"), std::string::npos);
+  EXPECT_EQ(echo::report_text(result, echo::ReportLanguage::zh).find("验证"), std::string::npos);
+  EXPECT_EQ(echo::report_text(refused_result(), echo::ReportLanguage::en).find("validated"), std::string::npos);
+}
+
+TEST(ReportJson, CarriesTheModelsValidationClaim) {
+  auto result = measured_result(60.0);
+  const auto unvalidated = nlohmann::json::parse(echo::report_json(result));
+  EXPECT_FALSE(unvalidated["model"]["validated_on_real_patients"].get<bool>());
+  EXPECT_NE(unvalidated["notice"].get<std::string>().find("not validated on patient images"), std::string::npos);
+  result.model.validated_on_real_patients = true;
+  const auto validated = nlohmann::json::parse(echo::report_json(result));
+  EXPECT_TRUE(validated["model"]["validated_on_real_patients"].get<bool>());
+  EXPECT_EQ(validated["notice"].get<std::string>().find("validated"), std::string::npos);
+}
+
 TEST(ReportJson, StableKeysAndNullWhenWithheld) {
   const auto measured = nlohmann::json::parse(echo::report_json(measured_result(60.0)));
   EXPECT_DOUBLE_EQ(measured["ef_percent"].get<double>(), 60.0);

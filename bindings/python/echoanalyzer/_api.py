@@ -229,6 +229,7 @@ class ModelInfo:
     precision: str
     device: str
     vlm_loaded: bool
+    validated_on_real_patients: bool = False  # every bundled model: phantoms only (docs/model.md)
 
 
 class _Handle:
@@ -395,7 +396,7 @@ def _text_buffer(function, handle, arg) -> str:
 
 def _model_info(info: N.ModelInfo) -> ModelInfo:
     return ModelInfo(_text(info.name), _text(info.version), _text(info.weights_sha256), _text(info.precision),
-                     _text(info.device), bool(info.vlm_loaded))
+                     _text(info.device), bool(info.vlm_loaded), bool(info.validated_on_real_patients))
 
 
 def _keyframe(handle, which: str, rows: int, cols: int) -> Optional[Keyframe]:

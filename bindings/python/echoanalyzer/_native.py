@@ -51,7 +51,8 @@ class ModelOptions(Structure):
 
 class ModelInfo(Structure):
     _fields_ = [("struct_size", c_uint32), ("vlm_loaded", c_int32), ("name", c_char_p), ("version", c_char_p),
-                ("weights_sha256", c_char_p), ("precision", c_char_p), ("device", c_char_p)]
+                ("weights_sha256", c_char_p), ("precision", c_char_p), ("device", c_char_p),
+                ("validated_on_real_patients", c_int32), ("reserved0", c_int32)]
 
 
 class Frame(Structure):
@@ -160,8 +161,9 @@ class DicomObject(Structure):
 
 BeatCallback = CFUNCTYPE(None, POINTER(BeatEvent), POINTER(Beat), c_void_p)
 
-# Every public struct with its v1 size on LP64 platforms (the C test abi_layout.c freezes the same numbers).
-V1_SIZES = {ModelOptions: 72, ModelInfo: 48, Frame: 32, Frames: 96, ReadOptions: 24, CineInfo: 128,
+# Every public struct with its size on LP64 platforms (the C test abi_layout.c freezes the same numbers); only
+# ModelInfo has grown past its v1 size (48: validated_on_real_patients appended).
+V1_SIZES = {ModelOptions: 72, ModelInfo: 56, Frame: 32, Frames: 96, ReadOptions: 24, CineInfo: 128,
             QualityReason: 56, EfClassification: 48, Beat: 72, Keyframe: 120, Timings: 72, VlmAnswer: 72,
             RenderOptions: 16, ImageInfo: 32, SessionOptions: 40, FrameResult: 48, BeatEvent: 24}
 V1_SIZES.update({DicomOptions: 48, DicomObject: 48})

@@ -250,6 +250,10 @@ typedef struct echo_model_info {
   const char* weights_sha256;
   const char* precision;         /* "fp32", "int8", "fp16" */
   const char* device;            /* "cpu", "cuda" */
+  /* Appended after v1 (a caller whose struct ends at `device` still works): 1 when the model's manifest claims
+     validation on patient images; 0 for every bundled model (phantoms only): tell the user. */
+  int32_t validated_on_real_patients;
+  int32_t reserved0;             /* written as 0 */
 } echo_model_info;
 
 ECHO_API echo_status echo_model_get_info(const echo_model* model, echo_model_info* out_info);

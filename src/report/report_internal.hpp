@@ -1,0 +1,15 @@
+// Private pieces shared by the report formats (JSON, text, DICOM SR, review page).
+#pragma once
+
+#include "echo/report.hpp"
+
+namespace echo::report_detail {
+
+// The disclosure every report carries while the model's manifest does not claim validation on patients
+// (all bundled models: they learnt from phantoms only; docs/model.md, "On real echoes").
+inline const char* not_validated_on_patients(ReportLanguage language) {
+  return language == ReportLanguage::zh ? "该模型仅用合成图像训练,尚未经患者图像验证。"
+                                        : "The model learnt from synthetic images only and is not validated on patient images.";
+}
+
+}  // namespace echo::report_detail
