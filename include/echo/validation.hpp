@@ -135,6 +135,8 @@ struct ClipOutcome {
   std::optional<double> vlm_ef_percent;
   std::vector<std::string> vlm_rejection_codes;  // the VLM's reasons when it refused
   double analysis_ms = 0.0;
+  ModelInfo model;                     // the segmentation model that analysed it (empty when not analysed)
+  std::string sdk_version;
 };
 
 // The outcome of an analysed clip (status answered or refused).
@@ -165,6 +167,10 @@ struct ValidationSummary {
   std::optional<Agreement> vlm_ef;     // the VLM's EF against the reference
   std::map<std::string, int> vlm_refusals_by_reason;  // a VLM refusal counts under each of its codes
   int vlm_unreadable = 0;              // answers that are neither an EF nor a rejection
+  // What was validated: the model and SDK of the first analysed clip (one analyzer runs the whole table);
+  // empty when nothing was analysed. A site records these with its acceptance figures.
+  std::optional<ModelInfo> model;
+  std::string sdk_version;
 };
 
 ValidationSummary summarize_validation(const std::vector<ClipOutcome>& clips, int table_rows,

@@ -175,6 +175,8 @@ ClipOutcome clip_outcome(const ReferenceRow& reference, const std::string& path,
     clip.vlm_rejection_codes = result.vlm->rejection_codes;
   }
   clip.analysis_ms = result.timings.total_ms;
+  clip.model = result.model;
+  clip.sdk_version = result.sdk_version;
   return clip;
 }
 
@@ -192,6 +194,10 @@ ValidationSummary summarize_validation(const std::vector<ClipOutcome>& clips, in
     s.answered += c.status == ClipStatus::answered;
     s.refused += c.status == ClipStatus::refused;
     s.analysed += analysed;
+    if (analysed && !s.model && !c.model.name.empty()) {
+      s.model = c.model;
+      s.sdk_version = c.sdk_version;
+    }
     s.bad_reference += analysed && c.reference.ef_invalid;
     for (const std::string& code : c.refusal_codes) ++s.refusals_by_reason[code];
     const bool has_file = c.status != ClipStatus::missing && c.status != ClipStatus::duplicate;
@@ -290,6 +296,14 @@ std::string validation_summary_json(const ValidationSummary& s, int indent) {
       {"ed_offset", to_json(s.ed_offsets)},
       {"es_offset", to_json(s.es_offsets)},
       {"reference_ef_below_30", low},
+      {"model", s.model ? nlohmann::json{{"name", s.model->name},
+                                          {"version", s.model->version},
+                                          {"sha256", s.model->weights_sha256},
+                                          {"precision", s.model->precision},
+                                          {"device", s.model->device},
+                                          {"validated_on_real_patients", s.model->validated_on_real_patients}}
+                        : nlohmann::json()},
+      {"sdk_version", s.model ? nlohmann::json(s.sdk_version) : nlohmann::json()},
       {"vlm", s.vlm ? nlohmann::json{{"ran", s.vlm_ran},
                                       {"answered", s.vlm_answered},
                                       {"answered_share", to_json(s.vlm_answered_share)},
@@ -306,6 +320,11 @@ std::string validation_summary_text(const ValidationSummary& s) {
       << " missing, " << s.duplicates << " duplicate";
   if (s.skipped_not_present > 0) out << ", " << s.skipped_not_present << " skipped (no file, --only-present)";
   if (s.bad_reference > 0) out << "; " << s.bad_reference << " with a reference EF that is not a number";
+  if (s.model) {
+    out << "\n  model " << s.model->name << " " << s.model->version << " (" << s.model->precision << ", "
+        << s.model->device << ", SHA-256 " << s.model->weights_sha256.substr(0, 12) << "...), SDK " << s.sdk_version
+        << (s.model->validated_on_real_patients ? "" : "; its manifest claims no validation on patients");
+  }
   out << "\n  answered " << s.answered << "/" << (s.analysed + s.unreadable) << " (" << percent(s.answered_share)
       << "), refused " << s.refused;
   const std::string reasons = counts_text(s.refusals_by_reason);

@@ -149,6 +149,9 @@ TEST(ValidateCli, KnownOffsetsGiveKnownMetrics) {
 
   const auto s = nlohmann::json::parse(read(out / "summary.json"));
   EXPECT_EQ(s["rows"], 6);
+  EXPECT_EQ(s["model"]["sha256"].get<std::string>().size(), 64u);  // the bundled model, named
+  EXPECT_FALSE(s["model"]["validated_on_real_patients"].get<bool>());
+  EXPECT_NE(second.out.find("  model echo-lv-reference "), std::string::npos) << second.out;
   EXPECT_EQ(s["answered"], 3);
   EXPECT_EQ(s["refused"], 1);
   EXPECT_EQ(s["unreadable"], 1);

@@ -300,6 +300,39 @@ TEST(ValidationClip, CsvRowReadsBackExactly) {
   EXPECT_EQ(std::count(row.begin(), row.end(), ','), 25 + 2);  // the two quoted commas
 }
 
+// What was validated: the model and SDK of the analysed clips, in the summary, its JSON and its text; none
+// when nothing was analysed (a missing clip carries no model).
+TEST(ValidationSummary, NamesTheModelThatWasValidated) {
+  echo::ReferenceRow ref;
+  ref.ef_percent = 60.0;
+  echo::AnalysisResult result = answered(58.0, {{1, 9}});
+  result.model.name = "site-lv";
+  result.model.version = "2.0.1";
+  result.model.weights_sha256 = std::string(64, 'a');
+  result.model.precision = "int8";
+  result.model.device = "cpu";
+  result.sdk_version = "9.8.7";
+  echo::ClipOutcome missing;
+  missing.reference = ref;
+  const auto s = echo::summarize_validation({missing, echo::clip_outcome(ref, "/p/1.avi", result)}, 2, 0);
+  ASSERT_TRUE(s.model);
+  EXPECT_EQ(s.model->name, "site-lv");
+  const auto json = nlohmann::json::parse(echo::validation_summary_json(s));
+  EXPECT_EQ(json["model"]["sha256"], std::string(64, 'a'));
+  EXPECT_EQ(json["model"]["version"], "2.0.1");
+  EXPECT_FALSE(json["model"]["validated_on_real_patients"].get<bool>());
+  EXPECT_EQ(json["sdk_version"], "9.8.7");
+  const std::string text = echo::validation_summary_text(s);
+  EXPECT_NE(text.find("model site-lv 2.0.1 (int8, cpu, SHA-256 aaaaaaaaaaaa...), SDK 9.8.7; its manifest claims no "
+                      "validation on patients"), std::string::npos) << text;
+
+  const auto none = echo::summarize_validation({missing}, 1, 0);
+  EXPECT_FALSE(none.model);
+  const auto none_json = nlohmann::json::parse(echo::validation_summary_json(none));
+  EXPECT_TRUE(none_json["model"].is_null() && none_json["sdk_version"].is_null());
+  EXPECT_EQ(echo::validation_summary_text(none).find("model "), std::string::npos);
+}
+
 namespace {
 echo::AnalysisResult with_vlm(echo::AnalysisResult result, echo::VlmAnswer::Kind kind, std::optional<double> ef,
                               std::vector<std::string> codes) {
