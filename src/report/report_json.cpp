@@ -147,10 +147,7 @@ std::string report_json(const AnalysisResult& result, int indent) {
                           {"quality", result.timings.quality_ms},       {"inference", result.timings.inference_ms},
                           {"geometry", result.timings.geometry_ms},     {"cardiac", result.timings.cardiac_ms},
                           {"vlm", result.timings.vlm_ms},               {"total", result.timings.total_ms}};
-  report["model"] = {{"name", result.model.name},           {"version", result.model.version},
-                     {"sha256", result.model.weights_sha256}, {"precision", result.model.precision},
-                     {"device", result.model.device},
-                     {"validated_on_real_patients", result.model.validated_on_real_patients}};
+  report["model"] = report_detail::model_json(result.model);
   return report.dump(indent < 0 ? -1 : indent, ' ', false, json::error_handler_t::replace);
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "echo/validation.hpp"
+#include "report/report_internal.hpp"
 
 namespace echo {
 namespace {
@@ -296,13 +297,7 @@ std::string validation_summary_json(const ValidationSummary& s, int indent) {
       {"ed_offset", to_json(s.ed_offsets)},
       {"es_offset", to_json(s.es_offsets)},
       {"reference_ef_below_30", low},
-      {"model", s.model ? nlohmann::json{{"name", s.model->name},
-                                          {"version", s.model->version},
-                                          {"sha256", s.model->weights_sha256},
-                                          {"precision", s.model->precision},
-                                          {"device", s.model->device},
-                                          {"validated_on_real_patients", s.model->validated_on_real_patients}}
-                        : nlohmann::json()},
+      {"model", s.model ? report_detail::model_json(*s.model) : nlohmann::json()},
       {"sdk_version", s.model ? nlohmann::json(s.sdk_version) : nlohmann::json()},
       {"vlm", s.vlm ? nlohmann::json{{"ran", s.vlm_ran},
                                       {"answered", s.vlm_answered},
