@@ -19,13 +19,11 @@ import numpy as np
 SIZE = 112
 
 
-def echonet_square(frames: np.ndarray) -> np.ndarray:
-    """T x H x W uint8 -> the centred square with 10 % trimmed off each border (before the resize)."""
-    _, height, width = frames.shape
+def echonet_box(height: int, width: int):
+    """(top, left, side) of the centred square with 10 % trimmed off each border (before the resize)."""
     side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
     trim = int(0.1 * side)
-    return frames[:, top + trim:top + side - trim, left + trim:left + side - trim]
+    return (height - side) // 2 + trim, (width - side) // 2 + trim, side - 2 * trim
 
 
 def wedge_mask(apex_column: float, size: int = SIZE) -> np.ndarray:
@@ -35,11 +33,9 @@ def wedge_mask(apex_column: float, size: int = SIZE) -> np.ndarray:
 
 
 def convert_case(frames: np.ndarray, truth: dict, out_path: str) -> None:
-    _, height, width = frames.shape
-    side = min(height, width)
-    left = (width - side) // 2 + int(0.1 * side)
-    square = echonet_square(frames)
-    apex_column = (truth["sector"]["apex_px"][0] - left) / square.shape[2] * SIZE
+    top, left, side = echonet_box(frames.shape[1], frames.shape[2])
+    square = frames[:, top:top + side, left:left + side]
+    apex_column = (truth["sector"]["apex_px"][0] - left) / side * SIZE
     inside = wedge_mask(apex_column)
     writer = cv2.VideoWriter(out_path, cv2.VideoWriter_fourcc(*"MJPG"), float(truth["params"]["fps"]), (SIZE, SIZE),
                              False)
