@@ -207,3 +207,66 @@ def test_training_target_stops_at_the_fan_edge():
     visible = augment.finish(image, lv * sector, sector)[1]
     assert target.sum() > 0
     assert np.array_equal(target, visible)
+
+
+def test_view_head_refit_changes_the_view_alone_in_both_shipped_files(tmp_path):
+    """refit_view_head.py swaps the head of the shipped FP32 and INT8 files: every LV logit stays bit-identical,
+    the view logits become the new head's (INT8 within its quantization step)."""
+    import refit_view_head
+    models = os.path.join(HERE, "..", "..", "models")
+    eager, _, _ = finetune_lv.load_shipped(os.path.join(models, "lv_seg_fp32.pt"))
+    torch.manual_seed(5)
+    head = torch.nn.Linear(eager.view_head.in_features, 3)
+    with torch.no_grad():
+        head.weight.normal_(0.0, 0.5)  # logits of a few units, like a trained head's
+    rng = np.random.default_rng(5)
+    inputs = np.concatenate([rng.uniform(0, level, (1, 1, 112, 112)) for level in np.linspace(0.05, 1, 24)])
+    inputs = inputs.astype(np.float32)  # from dark to bright, so the observer sees a spread of logits
+    features = refit_view_head.pooled_features(eager, inputs)
+    with torch.no_grad():
+        expected = head(features)
+    torch.backends.quantized.engine = "onednn"
+    x = torch.from_numpy(inputs)
+    for precision in ("fp32", "int8"):
+        original = torch.jit.load(os.path.join(models, f"lv_seg_{precision}.pt"))
+        swapped = torch.jit.load(os.path.join(models, f"lv_seg_{precision}.pt"))
+        if precision == "fp32":
+            refit_view_head.replace_fp32_head(swapped, head)
+        else:
+            refit_view_head.replace_int8_head(swapped, head, expected, "onednn")
+        path = refit_view_head.write_model(swapped, os.path.join(models, f"lv_seg_{precision}.json"),
+                                           str(tmp_path), "9.9.9", "(test)", {"samples": 4})
+        manifest = json.load(open(os.path.splitext(path)[0] + ".json"))
+        assert manifest["version"] == "9.9.9" and manifest["training"]["view_head_refit"] == {"samples": 4}
+        with open(path, "rb") as f:
+            assert manifest["weights_sha256"] == hashlib.sha256(f.read()).hexdigest()
+        with torch.no_grad():
+            seg_before, view_before = original(x)
+            seg_after, view_after = torch.jit.load(path)(x)
+        assert torch.equal(seg_before, seg_after)
+        assert not torch.allclose(view_before, view_after, atol=0.05)
+        if precision == "fp32":
+            assert torch.allclose(view_after, expected, atol=1e-4)
+        else:  # the new head on the INT8 network's own pooled bottleneck, to its quantization steps
+            net = torch.jit.load(path)
+            with torch.no_grad():
+                bottleneck = net.enc3(net.enc2(net.enc1(net.enc0(net.quant(x)))))
+                own = head(torch.flatten(net.pool(bottleneck), 1).dequantize())
+            step, zero = float(net.view_head.scale), int(net.view_head.zero_point)
+            own = own.clamp((0 - zero) * step, (255 - zero) * step)  # quint8 output: the observer's range
+            assert float((view_after - own).abs().max()) <= 0.02 * float(own.abs().max()) + 2 * step
+
+
+def test_view_head_fit_learns_separable_features():
+    import refit_view_head
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 1, (3, 16)) * 3
+    views = torch.from_numpy(rng.integers(0, 3, 300)).long()
+    features = torch.from_numpy((centres[views.numpy()] + rng.normal(0, 1, (300, 16))).astype(np.float32))
+    start = torch.nn.Linear(16, 3)
+    torch.nn.init.zeros_(start.weight)
+    torch.nn.init.zeros_(start.bias)
+    assert refit_view_head.accuracy(start, features, views)["per_frame"] < 0.5
+    head = refit_view_head.fit_head(start, features, views, iterations=200, lr=0.05, weight_decay=0.0)
+    assert refit_view_head.accuracy(head, features, views)["per_frame"] > 0.95
+    assert torch.equal(start.weight, torch.zeros(3, 16))  # the shipped head is copied, not changed
