@@ -256,6 +256,14 @@ Beat make_beat(int ed, int next_ed, const KeyframeCurves& curves) {
   return beat;
 }
 
+// When no beat is left the caller gets no beat list (no EF), so the reason names each beat's own reason.
+std::string all_beats_excluded_reason(const std::vector<Beat>& beats) {
+  std::string reason = "all " + std::to_string(beats.size()) + " complete beats were excluded";
+  for (std::size_t k = 0; k < beats.size(); ++k)
+    reason += (k == 0 ? ": " : "; ") + std::string("beat ") + std::to_string(k + 1) + ", " + beats[k].exclusion_reason;
+  return reason;
+}
+
 // Mean, sample SD (n - 1) and median over the beats not excluded; ok when at least one is left.
 void fill_statistics(CardiacResult* result) {
   std::vector<double> used;
@@ -269,7 +277,7 @@ void fill_statistics(CardiacResult* result) {
     return;
   }
   if (used.empty()) {
-    result->reason = "all " + std::to_string(result->beats.size()) + " complete beats were excluded (see each beat's reason)";
+    result->reason = all_beats_excluded_reason(result->beats);
     return;
   }
   result->reason.clear();

@@ -275,6 +275,21 @@ TEST(Cardiac, InvalidFramesAreBridgedAndABeatWithoutVolumeIsExcluded) {
   EXPECT_NEAR(result.ef_mean, expected[0].ef, 1e-9);
 }
 
+TEST(Cardiac, WhenEveryBeatIsExcludedTheReasonNamesEachBeatsReason) {
+  const std::vector<BeatSpec> specs(4, BeatSpec{800, 120, 50});
+  const double start = 400;
+  Clip clip = make_clip(specs, 50, start, 3 * 800 + 500);
+  const std::vector<ExpectedBeat> expected = expected_beats(clip, specs, 1, 2, start, 50);
+  for (const ExpectedBeat& beat : expected) clip.volume[static_cast<std::size_t>(beat.es)] = NAN;
+  const echo::CardiacResult result = echo::analyze_volume_curve(clip.volume, clip.times, {});
+  ASSERT_FALSE(result.ok);
+  ASSERT_EQ(result.beats.size(), 2u);
+  EXPECT_EQ(result.beats_used, 0);
+  EXPECT_EQ(result.reason.rfind("all 2 complete beats were excluded: beat 1, ", 0), 0u) << result.reason;
+  EXPECT_NE(result.reason.find("; beat 2, " + result.beats[1].exclusion_reason), std::string::npos) << result.reason;
+  EXPECT_NE(result.beats[0].exclusion_reason.find("no valid LV volume"), std::string::npos);
+}
+
 TEST(Cardiac, BadInputGivesAReasonNotACrash) {
   EXPECT_FALSE(echo::analyze_volume_curve({1, 2, 3}, {0, 20}, {}).ok);
   EXPECT_NE(echo::analyze_volume_curve({1, 2, 3}, {0, 20}, {}).reason.find("invalid input"), std::string::npos);
