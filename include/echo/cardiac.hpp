@@ -68,7 +68,8 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
 // The largest and smallest LV of a loop that covers at least one heart period but has no delimitable ED-to-ED
 // beat (its ends are not at end-diastole): found on result.curve_smoothed, 15-85 % of a period apart (a
 // systole or a diastole, not two beats), volumes = the smoothed values (a ~100 ms mean, as a beat's keyframe
-// volume is the mean over its plateau). Empty when the loop is shorter than a period or the pair is implausible.
+// volume is the mean over its plateau). Empty when the loop is shorter than a period, the pair is implausible, or
+// beats were delimited (all excluded: their reasons stand).
 struct LoopExtremes {
   int ed_frame = 0, es_frame = 0;
   double edv = 0, esv = 0, ef_percent = 0;

@@ -527,6 +527,7 @@ CardiacResult analyze_volume_curve(const std::vector<double>& volume, const std:
 
 std::optional<LoopExtremes> loop_extremes(const CardiacResult& result, const std::vector<double>& frame_times_ms) {
   const std::vector<double>& curve = result.curve_smoothed;
+  if (!result.beats.empty()) return std::nullopt;  // delimited beats were excluded for a reason, which stands
   if (!(result.period_ms > 0) || curve.size() != frame_times_ms.size() || curve.size() < 3) return std::nullopt;
   if (frame_times_ms.back() - frame_times_ms.front() < result.period_ms) return std::nullopt;
   std::vector<char> invalid(curve.size(), 0);

@@ -288,6 +288,8 @@ TEST(Cardiac, WhenEveryBeatIsExcludedTheReasonNamesEachBeatsReason) {
   EXPECT_EQ(result.reason.rfind("all 2 complete beats were excluded: beat 1, ", 0), 0u) << result.reason;
   EXPECT_NE(result.reason.find("; beat 2, " + result.beats[1].exclusion_reason), std::string::npos) << result.reason;
   EXPECT_NE(result.beats[0].exclusion_reason.find("no valid LV volume"), std::string::npos);
+  // Beats were delimited, so their exclusions stand: no EF from the loop's extremes around them.
+  EXPECT_FALSE(echo::loop_extremes(result, clip.times).has_value());
 }
 
 TEST(Cardiac, BadInputGivesAReasonNotACrash) {
