@@ -21,7 +21,7 @@ import json
 import multiprocessing
 import os
 import sys
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import torch
@@ -37,6 +37,8 @@ _POOL = None  # the frame pool, inherited by the sample-making worker processes
 
 
 def _samples(job: Tuple[int, int, int, float, float]):
+    """One batch of samples with the study of each (train_lv's batches do not say which study a sample is of,
+    and the record holds out whole studies)."""
     step, seed, batch, other_fraction, label_fraction = job
     rng = np.random.default_rng((seed, step))
     indices = rng.integers(0, len(_POOL), batch)
@@ -64,8 +66,9 @@ def pooled_features(model: nn.Module, inputs: np.ndarray, chunk: int = 256) -> t
     with torch.no_grad():
         for i in range(0, len(inputs), chunk):
             x = torch.from_numpy(np.ascontiguousarray(inputs[i:i + chunk]))
-            bottleneck = model.enc3(model.enc2(model.enc1(model.enc0(x))))
-            out.append(torch.flatten(model.pool(bottleneck), 1))
+            for stage in model.encoder_modules():  # any architecture: the encoder ends at the bottleneck
+                x = stage(x)
+            out.append(torch.flatten(model.pool(x), 1))
     return torch.cat(out)
 
 
